@@ -1,0 +1,149 @@
+"""``restore-bench``: score a model on held-out (spun, original) pairs, against leaving the text alone.
+
+    restore-bench --pairs data/pairs/test.jsonl [--model PATH] [--limit N] [--json]
+
+Pairs are JSON Lines with "spun" and "original"; rows with "clean": true (spun == original) measure the
+damage done to text that was never spun. Reports sacreBLEU corpus BLEU (with its signature) and chrF
+for the model and for the unchanged input, the share of the BLEU gap closed, exact matches, word-edit
+precision and recall against the reference edits, words changed on clean text, and words per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+from restore.edits import words
+
+
+def _tokens(text: str) -> list[str]:
+    return [text[s:e] for s, e in words(text)]
+
+
+def word_edits(source: str, target: str) -> set[tuple[int, int, tuple[str, ...]]]:
+    """The word-level changes from source to target: (first word, end word, replacement words)."""
+    a, b = _tokens(source), _tokens(target)
+    ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    return {(i1, i2, tuple(b[j1:j2])) for tag, i1, i2, j1, j2 in ops if tag != "equal"}
+
+
+def words_changed(source: str, target: str) -> int:
+    """How many words a change touched: replaced, deleted or inserted (the larger side of each)."""
+    a, b = _tokens(source), _tokens(target)
+    ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal")
+
+
+def score(spun: list[str], hyp: list[str], ref: list[str]) -> dict:
+    """Corpus scores of ``hyp`` and of the unchanged input ``spun`` against ``ref``."""
+    import sacrebleu
+
+    bleu, chrf = sacrebleu.BLEU(), sacrebleu.CHRF()
+    model_bleu = bleu.corpus_score(hyp, [ref]).score
+    input_bleu = bleu.corpus_score(spun, [ref]).score
+    tp = n_hyp = n_ref = 0
+    for s, h, r in zip(spun, hyp, ref):
+        he, re_ = word_edits(s, h), word_edits(s, r)
+        tp, n_hyp, n_ref = tp + len(he & re_), n_hyp + len(he), n_ref + len(re_)
+    return {
+        "pairs": len(spun),
+        "bleu": model_bleu,
+        "bleu_input": input_bleu,
+        "gap_closed": (model_bleu - input_bleu) / (100 - input_bleu) if input_bleu < 100 else 0.0,
+        "chrf": chrf.corpus_score(hyp, [ref]).score,
+        "chrf_input": chrf.corpus_score(spun, [ref]).score,
+        "exact_match": sum(h == r for h, r in zip(hyp, ref)) / max(len(ref), 1),
+        "exact_match_input": sum(s == r for s, r in zip(spun, ref)) / max(len(ref), 1),
+        "edit_precision": tp / n_hyp if n_hyp else 1.0,
+        "edit_recall": tp / n_ref if n_ref else 1.0,
+        "bleu_signature": str(bleu.get_signature()),
+        "chrf_signature": str(chrf.get_signature()),
+    }
+
+
+def run(pairs_path: Path, model: str | None, limit: int | None, batch_size: int) -> dict:
+    from restore.restorer import Restorer
+
+    with pairs_path.open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f][:limit]
+    digest = hashlib.sha256(pairs_path.read_bytes()).hexdigest()[:12]
+    t0 = time.perf_counter()
+    restorer = Restorer(model, batch_size=batch_size)
+    load_s = time.perf_counter() - t0
+    spun_rows = [r for r in rows if not r.get("clean")]
+    clean_rows = [r for r in rows if r.get("clean")]
+    t0 = time.perf_counter()
+    hyp = restorer.restore([r["spun"] for r in spun_rows], show_progress_bar=sys.stderr.isatty())
+    seconds = time.perf_counter() - t0
+    n_words = sum(len(r["spun"].split()) for r in spun_rows)
+    report = score([r["spun"] for r in spun_rows], hyp, [r["original"] for r in spun_rows])
+    if clean_rows:
+        clean_hyp = restorer.restore([r["original"] for r in clean_rows])
+        total = sum(len(_tokens(r["original"])) for r in clean_rows)
+        report["clean_sentences"] = len(clean_rows)
+        report["clean_words_changed"] = (
+            sum(words_changed(r["original"], h) for r, h in zip(clean_rows, clean_hyp)) / total
+        )
+        report["clean_sentences_changed"] = sum(r["original"] != h for r, h in zip(clean_rows, clean_hyp)) / len(
+            clean_rows
+        )
+    report["words_per_second"] = n_words / seconds if seconds else 0.0
+    report["model_load_seconds"] = load_s
+    report["signature"] = (
+        f"restore-bench|pairs:{pairs_path.name}@{digest}|n:{len(rows)}|model:{restorer.path.name}"
+        f"|min_confidence:{restorer.min_confidence}|batch:{batch_size}"
+    )
+    return report
+
+
+def table(report: dict) -> str:
+    pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731
+    lines = [
+        f"{'':24}{'model':>10}{'input':>10}",
+        f"{'BLEU':24}{report['bleu']:>10.2f}{report['bleu_input']:>10.2f}",
+        f"{'chrF':24}{report['chrf']:>10.2f}{report['chrf_input']:>10.2f}",
+        f"{'exact match':24}{pct(report['exact_match']):>10}{pct(report['exact_match_input']):>10}",
+        f"{'BLEU gap closed':24}{pct(report['gap_closed']):>10}",
+        f"{'edit precision':24}{pct(report['edit_precision']):>10}",
+        f"{'edit recall':24}{pct(report['edit_recall']):>10}",
+    ]
+    if "clean_words_changed" in report:
+        lines.append(f"{'clean words changed':24}{pct(report['clean_words_changed']):>10}")
+        lines.append(f"{'clean sentences changed':24}{pct(report['clean_sentences_changed']):>10}")
+    lines += [
+        f"{'words/s':24}{report['words_per_second']:>10.0f}",
+        f"{'spun pairs':24}{report['pairs']:>10}",
+        f"BLEU: {report['bleu_signature']}",
+        f"chrF: {report['chrf_signature']}",
+        report["signature"],
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="restore-bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pairs", type=Path, required=True, help="JSON Lines of {spun, original[, clean]}")
+    ap.add_argument("--model", help="model folder (default: the bundled model)")
+    ap.add_argument("--limit", type=int, help="score only the first N rows")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = ap.parse_args(argv)
+    if not args.pairs.is_file():
+        print(f"restore-bench: error: {args.pairs}: no such file", file=sys.stderr)
+        return 2
+    try:
+        report = run(args.pairs, args.model, args.limit, args.batch_size)
+    except (json.JSONDecodeError, KeyError) as e:
+        print(f"restore-bench: error: {args.pairs}: not a pairs file ({e})", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2) if args.json else table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""``Restorer``: load the bundled model once, restore any text, and keep every byte of layout.
+
+Text is split into sentences as character spans of the input; only the spans the model edits change,
+so paragraph breaks, spacing, quote marks and dashes come back exactly as they were.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import overload
+
+from restore.edits import Edit, apply
+from restore.segment import split
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "restore-t5-edits"
+SETTINGS_FILE = "restore.json"  # in the model folder: {"min_confidence": float}
+
+
+def default_model() -> Path:
+    """The shipped model: next to the package in a checkout or editable install."""
+    return DEFAULT_MODEL
+
+
+class Restorer:
+    """Restore spun English with a seq2seq model that writes edits.
+
+    >>> r = Restorer()                       # the bundled model
+    >>> r.restore("Washington's best diplomat ...")
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        batch_size: int = 32,
+        min_confidence: float | None = None,
+        threads: int | None = None,
+    ) -> None:
+        import sentencepiece as spm
+        import torch
+        from transformers import T5ForConditionalGeneration
+        from transformers.utils import logging
+
+        logging.disable_progress_bar()  # the CLI's stderr is for its own progress and errors
+
+        path = Path(model) if model is not None else default_model()
+        if not (path / "config.json").is_file() or not (path / "spiece.model").is_file():
+            raise FileNotFoundError(f"{path}: not a restore model folder (needs config.json and spiece.model)")
+        if threads:
+            torch.set_num_threads(threads)
+        self.path = path
+        self.model = T5ForConditionalGeneration.from_pretrained(path, dtype=torch.float32).eval()
+        self.sp = spm.SentencePieceProcessor(model_file=str(path / "spiece.model"))
+        settings_file = path / SETTINGS_FILE
+        settings = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
+        self.min_confidence = min_confidence if min_confidence is not None else settings.get("min_confidence", 0.0)
+        self.batch_size = batch_size
+
+    def explain(
+        self, texts: str | list[str], batch_size: int | None = None, show_progress_bar: bool = False
+    ) -> list[Edit] | list[list[Edit]]:
+        """The edits ``restore`` would make, with character offsets into the input text."""
+        from restore.engine import edit_sentences
+
+        single = isinstance(texts, str)
+        docs = [texts] if single else list(texts)
+        spans = [(d, s, e) for d, text in enumerate(docs) for s, e in split(text)]
+        sentences = [docs[d][s:e] for d, s, e in spans]
+        bar = _progress(len(sentences), show_progress_bar)
+        found = edit_sentences(
+            self.model, self.sp, sentences, batch_size or self.batch_size, progress=bar.update if bar else None
+        )
+        if bar:
+            bar.close()
+        out: list[list[Edit]] = [[] for _ in docs]
+        for (d, s, _), edits in zip(spans, found):
+            out[d] += [
+                Edit(s + x.start, s + x.end, x.before, x.after, x.score)
+                for x in edits
+                if x.score >= self.min_confidence
+            ]
+        return out[0] if single else out
+
+    @overload
+    def restore(self, texts: str, batch_size: int | None = ..., show_progress_bar: bool = ...) -> str: ...
+    @overload
+    def restore(self, texts: list[str], batch_size: int | None = ..., show_progress_bar: bool = ...) -> list[str]: ...
+    def restore(
+        self, texts: str | list[str], batch_size: int | None = None, show_progress_bar: bool = False
+    ) -> str | list[str]:
+        """Restore one text or a list of texts (sentences batched across all of them)."""
+        single = isinstance(texts, str)
+        docs = [texts] if single else list(texts)
+        edits = self.explain(docs, batch_size, show_progress_bar)
+        out = [apply(text, es) for text, es in zip(docs, edits)]
+        return out[0] if single else out
+
+
+def _progress(total: int, show: bool):
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="sent", file=None, leave=False)

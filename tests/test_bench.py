@@ -1,0 +1,44 @@
+import json
+
+import pytest
+from restore_eval.bench import main, score, word_edits, words_changed
+
+import restore.engine
+from tests.conftest import fake_edit_sentences
+
+SPUN = ["the best diplomat of the country", "it was a 12 months ago today", "no change here at all today"]
+REF = ["the top diplomat of the country", "it was a year ago today", "no change here at all today"]
+
+
+def test_copy_closes_nothing_and_the_reference_closes_everything():
+    copy, perfect = score(SPUN, SPUN, REF), score(SPUN, REF, REF)
+    assert copy["gap_closed"] == 0 and copy["edit_recall"] == 0
+    assert perfect["gap_closed"] == pytest.approx(1) and perfect["edit_precision"] == perfect["edit_recall"] == 1
+    assert perfect["exact_match"] == 1 and copy["exact_match_input"] == pytest.approx(1 / 3)
+    assert perfect["bleu_signature"].startswith("nrefs:1")
+
+
+def test_edit_precision_counts_wrong_edits():
+    s = score(
+        SPUN, ["the top diplomat of the country", "it was a 12 weeks ago today", "no change there at all today"], REF
+    )
+    assert s["edit_precision"] == pytest.approx(1 / 3) and s["edit_recall"] == pytest.approx(1 / 2)
+
+
+def test_word_counts():
+    assert word_edits("a b c", "a x c") == {(1, 2, ("x",))}
+    assert words_changed("a b c d", "a x y c d") == 2
+
+
+def test_cli_reports_json(tiny_model, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(restore.engine, "edit_sentences", fake_edit_sentences)
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [{"spun": s, "original": r} for s, r in zip(SPUN, REF)] + [
+        {"spun": "best of all", "original": "best of all", "clean": True}
+    ]
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["--pairs", str(pairs), "--model", str(tiny_model), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["edit_precision"] == report["edit_recall"] == 1 and report["gap_closed"] == pytest.approx(1)
+    assert report["clean_words_changed"] == pytest.approx(1 / 3)  # "best" -> "top" in clean text is damage
+    assert main(["--pairs", str(tmp_path / "nope.jsonl")]) == 2

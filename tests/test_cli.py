@@ -1,0 +1,88 @@
+import io
+import subprocess
+import sys
+
+import pytest
+
+import restore.engine
+from restore.cli import main
+from tests.conftest import fake_edit_sentences
+
+
+@pytest.fixture
+def run(tiny_model, monkeypatch, capsys):
+    """Run the CLI in-process on the tiny model with the fake edits; returns (exit code, stdout, stderr)."""
+    monkeypatch.setattr(restore.engine, "edit_sentences", fake_edit_sentences)
+
+    def _run(*args, stdin: str = ""):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
+        code = main([*args, "--model", str(tiny_model), "--no-progress"])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run
+
+
+def test_stdin_to_stdout(run):
+    assert run(stdin="The best one.\n") == (0, "The top one.\n", "")
+    assert run("-", stdin="best")[1] == "top"
+
+
+def test_files_to_stdout_and_inputs_untouched(run, tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("best\n"), b.write_text("12 months\n")
+    assert run(str(a), str(b)) == (0, "top\nyear\n", "")
+    assert a.read_text() == "best\n" and b.read_text() == "12 months\n"
+
+
+def test_missing_and_undecodable_files_are_named_and_the_rest_still_processed(run, tmp_path):
+    good, bad, binary = tmp_path / "good.txt", tmp_path / "bad.txt", tmp_path / "bin.dat"
+    good.write_text("best")
+    bad.write_bytes(b"ok \xff\xfe here")
+    binary.write_bytes(b"abc\x00def")
+    code, out, err = run(str(tmp_path / "missing.txt"), str(bad), str(binary), str(good))
+    assert code == 1 and out == "top"
+    lines = err.strip().splitlines()
+    assert len(lines) == 3
+    assert "missing.txt: no such file" in lines[0]
+    assert "bad.txt: not UTF-8 text (invalid byte at offset 3)" in lines[1]
+    assert "bin.dat: binary file (NUL byte at offset 3)" in lines[2]
+
+
+def test_output_folder_for_many_files_and_no_silent_overwrite(run, tmp_path):
+    a, b, out = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "out"
+    a.write_text("best"), b.write_text("sentence")
+    assert run(str(a), str(b), "-o", str(out))[0] == 0
+    assert (out / "a.txt").read_text() == "top" and (out / "b.txt").read_text() == "condemn"
+    code, _, err = run(str(a), "-o", str(out / "a.txt"))
+    assert code == 1 and "exists (use --force" in err
+    assert run(str(a), "-o", str(out / "a.txt"), "--force")[0] == 0
+
+
+def test_output_never_replaces_an_input_without_in_place(run, tmp_path):
+    a = tmp_path / "a.txt"
+    a.write_text("best")
+    code, _, err = run(str(a), "-o", str(a), "--force")
+    assert code == 2 and "is an input file" in err and a.read_text() == "best"
+    assert run(str(a), "--in-place")[0] == 0 and a.read_text() == "top"
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic write left nothing behind
+
+
+def test_diff_shows_inline_changes(run):
+    assert run("--diff", stdin="the best one")[1] == "the [-best-]{+top+} one"
+
+
+def test_bad_model_folder_is_one_line_and_exit_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "restore.cli", "--model", str(tmp_path)], input="x",
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "not a restore model folder" in proc.stderr
+
+
+def test_help_is_instant_it_imports_no_torch():
+    code = (
+        "import sys, restore.cli\n"
+        "try: restore.cli.main(['--help'])\n"
+        "except SystemExit: pass\n"
+        "print('torch' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip().endswith("False")

@@ -1,0 +1,59 @@
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from restore.edits import Edit
+from restore.restorer import Restorer
+
+SPUN = "Washington’s best diplomat.\n\n\tHe will  sentence the invasion — a 12 months in the past…  \n"
+
+
+def test_only_edited_spans_change_every_other_byte_is_kept(fake_restorer):
+    assert (
+        fake_restorer.restore(SPUN)
+        == "Washington’s top diplomat.\n\n\tHe will  condemn the invasion — a year in the past…  \n"
+    )
+
+
+def test_explain_gives_character_offsets_into_the_input(fake_restorer):
+    edits = fake_restorer.explain("Ünïcödé 😀 best and best")
+    assert [(e.start, e.end, e.before, e.after) for e in edits] == [(10, 14, "best", "top"), (19, 23, "best", "top")]
+    assert all("Ünïcödé 😀 best and best"[e.start : e.end] == e.before for e in edits)
+
+
+def test_list_in_list_out_and_empty_text_returns_as_is(fake_restorer):
+    assert fake_restorer.restore(["best", "", "  \n ", "no change"]) == ["top", "", "  \n ", "no change"]
+    assert fake_restorer.restore("") == ""
+    assert fake_restorer.restore([]) == []
+
+
+def test_edits_below_the_confidence_threshold_are_not_applied(fake_restorer):
+    fake_restorer.min_confidence = 0.95  # the fake is 0.9 sure of each edit
+    assert fake_restorer.restore(SPUN) == SPUN
+
+
+def test_tiny_random_model_runs_end_to_end_and_edits_are_real_spans(tiny_model):
+    restorer = Restorer(tiny_model)
+    text = "The minister said the economic support would continue.\n\nPrices rose by 3% in March."
+    for e in restorer.explain(text):
+        assert isinstance(e, Edit) and text[e.start : e.end] == e.before
+
+
+def test_output_does_not_depend_on_batch_size(tiny_model):
+    texts = [f"Sentence number {i} is {'very ' * i}long and the minister said so." for i in range(12)]
+    outputs = {bs: Restorer(tiny_model, batch_size=bs).explain(texts) for bs in (1, 5, 32)}
+    assert outputs[1] == outputs[5] == outputs[32]
+
+
+def test_a_text_with_no_edits_comes_back_identical(tiny_model):
+    restorer = Restorer(tiny_model, min_confidence=1.01)  # nothing can pass: the model edits nothing
+    text = "  Para one — “quoted”.\r\n\r\n\n\tIndented…  trailing  \nÜnï 😀\n"
+    assert restorer.restore(text) == text
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text())
+def test_arbitrary_unicode_never_raises_and_keeps_paragraphs(fake_restorer, text):
+    out = fake_restorer.restore(text)
+    assert out.count("\n") == text.count("\n")
+    if not any(k in text for k in ("best", "sentence", "12 months", "financial strengthen")):
+        assert out == text
