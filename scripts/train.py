@@ -159,12 +159,39 @@ def save(run: Path, model, opt, step: int) -> None:
         old.unlink()
 
 
-def export(run: Path, out: Path, average: int) -> None:
-    """Average the last ``average`` checkpoints and write a from_pretrained-ready fp16 folder."""
+def tune_threshold(model_dir: Path, dev: Path, max_clean_damage: float) -> float:
+    """The edit-confidence threshold with the most BLEU on dev whose clean-text damage stays under the cap."""
+    import sacrebleu
+
+    from restore.edits import apply
+    from restore.engine import edit_sentences
+    from restore.restorer import Restorer
+    from restore_eval.bench import words_changed
+
+    with dev.open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f][DEV_SIZE : DEV_SIZE + 2000]  # not the rows logged in training
+    r = Restorer(model_dir)
+    found = edit_sentences(r.model, r.sp, [x["spun"] for x in rows], BATCH_SIZE)
+    clean_words = sum(len(x["original"].split()) for x in rows if x["clean"])
+    best = (-1.0, 1.0)
+    for t in [i / 20 for i in range(20)]:
+        hyp = [apply(x["spun"], [e for e in es if e.score >= t]) for x, es in zip(rows, found)]
+        bleu = sacrebleu.corpus_bleu(hyp, [[x["original"] for x in rows]]).score
+        damage = sum(words_changed(x["original"], h) for x, h in zip(rows, hyp) if x["clean"]) / clean_words
+        print(f"min_confidence {t:.2f}: dev BLEU {bleu:.2f}, clean words changed {100 * damage:.2f}%")
+        if damage <= max_clean_damage and bleu > best[0]:
+            best = (bleu, t)
+    return best[1]
+
+
+def export(run: Path, out: Path, average: int, dev: Path) -> None:
+    """Average the last ``average`` checkpoints, write a from_pretrained-ready fp16 folder, tune its threshold."""
     import shutil
 
     from safetensors.torch import load_file
     from transformers import T5Config, T5ForConditionalGeneration
+
+    from restore.restorer import SETTINGS_FILE
 
     paths = sorted(run.glob("weights-*.safetensors"))[-average:]
     states = [load_file(p) for p in paths]
@@ -174,6 +201,9 @@ def export(run: Path, out: Path, average: int) -> None:
     model.half().save_pretrained(out)
     shutil.copy(run / "spiece.model", out / "spiece.model")
     print(f"exported the average of {[p.name for p in paths]} to {out}")
+    threshold = tune_threshold(out, dev, max_clean_damage=0.005)
+    (out / SETTINGS_FILE).write_text(json.dumps({"min_confidence": threshold}) + "\n")
+    print(f"min_confidence = {threshold}")
 
 
 # ---- main ---------------------------------------------------------------------------------------
@@ -187,7 +217,7 @@ def main() -> None:
     ap.add_argument("--average", type=int, default=3)
     args = ap.parse_args()
     if args.export:
-        return export(args.run, args.export, args.average)
+        return export(args.run, args.export, args.average, args.data / "dev.jsonl")
 
     import sentencepiece as spm
     from transformers import T5Config, T5ForConditionalGeneration

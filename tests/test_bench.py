@@ -1,9 +1,9 @@
 import json
 
 import pytest
-from restore_eval.bench import main, score, word_edits, words_changed
 
 import restore.engine
+from restore_eval.bench import main, score, word_edits, words_changed
 from tests.conftest import fake_edit_sentences
 
 SPUN = ["the best diplomat of the country", "it was a 12 months ago today", "no change here at all today"]

@@ -86,3 +86,20 @@ def test_help_is_instant_it_imports_no_torch():
         "print('torch' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip().endswith("False")
+
+
+def test_unwritable_output_is_named_and_nothing_is_lost(run, tmp_path):
+    a = tmp_path / "a.txt"
+    a.write_text("best")
+    code, out, err = run(str(a), "-o", str(tmp_path / "no" / "such" / "dir" / "out.txt"))
+    assert code == 1 and "out.txt: cannot write" in err and err.count("\n") == 1
+    assert a.read_text() == "best"
+
+
+def test_a_100000_word_file_comes_back_whole(run, tmp_path):
+    paragraph = "The best diplomat said so, and then   said it again.\n\n" * 1000
+    text = paragraph * 10  # 100,000 words
+    big = tmp_path / "big.txt"
+    big.write_text(text)
+    code, out, _ = run(str(big))
+    assert code == 0 and out == text.replace("best", "top")

@@ -57,3 +57,8 @@ def test_arbitrary_unicode_never_raises_and_keeps_paragraphs(fake_restorer, text
     assert out.count("\n") == text.count("\n")
     if not any(k in text for k in ("best", "sentence", "12 months", "financial strengthen")):
         assert out == text
+
+
+def test_a_2000_word_sentence_without_punctuation_comes_back_whole(fake_restorer):
+    text = " ".join(["the best of times"] * 500)
+    assert fake_restorer.restore(text) == text.replace("best", "top")
