@@ -34,22 +34,17 @@ class Restorer:
         model: str | Path | None = None,
         batch_size: int = 32,
         min_confidence: float | None = None,
-        threads: int | None = None,
+        engine: str = "auto",
     ) -> None:
         import sentencepiece as spm
-        import torch
-        from transformers import T5ForConditionalGeneration
-        from transformers.utils import logging
 
-        logging.disable_progress_bar()  # the CLI's stderr is for its own progress and errors
+        from restore.engine import load_backend
 
         path = Path(model) if model is not None else default_model()
         if not (path / "config.json").is_file() or not (path / "spiece.model").is_file():
             raise FileNotFoundError(f"{path}: not a restore model folder (needs config.json and spiece.model)")
-        if threads:
-            torch.set_num_threads(threads)
         self.path = path
-        self.model = T5ForConditionalGeneration.from_pretrained(path, dtype=torch.float32).eval()
+        self.backend = load_backend(path, engine)
         self.sp = spm.SentencePieceProcessor(model_file=str(path / "spiece.model"))
         settings_file = path / SETTINGS_FILE
         settings = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
@@ -68,7 +63,7 @@ class Restorer:
         sentences = [docs[d][s:e] for d, s, e in spans]
         bar = _progress(len(sentences), show_progress_bar)
         found = edit_sentences(
-            self.model, self.sp, sentences, batch_size or self.batch_size, progress=bar.update if bar else None
+            self.backend, self.sp, sentences, batch_size or self.batch_size, progress=bar.update if bar else None
         )
         if bar:
             bar.close()

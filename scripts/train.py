@@ -129,7 +129,8 @@ def collate(batch: list) -> dict[str, torch.Tensor]:
 def dev_scores(model, sp, dev_rows: list[dict], dev_pairs: list) -> dict[str, float]:
     import sacrebleu
 
-    from restore.engine import restore_sentences
+    from restore.edits import apply
+    from restore.engine import TorchBackend, edit_sentences
 
     model.eval()
     losses = []
@@ -137,7 +138,7 @@ def dev_scores(model, sp, dev_rows: list[dict], dev_pairs: list) -> dict[str, fl
         with torch.autocast("cpu", dtype=torch.bfloat16):
             losses.append(model(**collate(dev_pairs[i : i + BATCH_SIZE])).loss.item())
     spun = [r["spun"] for r in dev_rows]
-    hyp = restore_sentences(model, sp, spun, batch_size=BATCH_SIZE)
+    hyp = [apply(s, es) for s, es in zip(spun, edit_sentences(TorchBackend(model), sp, spun, BATCH_SIZE))]
     refs = [[r["original"] for r in dev_rows]]
     model.train()
     return {
@@ -170,8 +171,8 @@ def tune_threshold(model_dir: Path, dev: Path, max_clean_damage: float) -> float
 
     with dev.open(encoding="utf-8") as f:
         rows = [json.loads(line) for line in f][DEV_SIZE : DEV_SIZE + 2000]  # not the rows logged in training
-    r = Restorer(model_dir)
-    found = edit_sentences(r.model, r.sp, [x["spun"] for x in rows], BATCH_SIZE)
+    r = Restorer(model_dir, engine="torch")
+    found = edit_sentences(r.backend, r.sp, [x["spun"] for x in rows], BATCH_SIZE)
     clean_words = sum(len(x["original"].split()) for x in rows if x["clean"])
     best = (-1.0, 1.0)
     for t in [i / 20 for i in range(20)]:

@@ -62,3 +62,27 @@ def test_arbitrary_unicode_never_raises_and_keeps_paragraphs(fake_restorer, text
 def test_a_2000_word_sentence_without_punctuation_comes_back_whole(fake_restorer):
     text = " ".join(["the best of times"] * 500)
     assert fake_restorer.restore(text) == text.replace("best", "top")
+
+
+def test_ctranslate2_backend_writes_what_transformers_writes(tiny_model, tmp_path):
+    import shutil
+
+    from restore.engine import CT2Backend, TorchBackend, convert_to_ct2
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    convert_to_ct2(folder, quantization="float32")  # int8 is checked on the real model by restore-bench
+    texts = ["The minister said the economic support would continue.", "Prices rose by 3% in March.", "Ünï 😀"]
+    torch_r, ct2_r = Restorer(folder, engine="torch"), Restorer(folder)
+    assert isinstance(torch_r.backend, TorchBackend) and isinstance(ct2_r.backend, CT2Backend)
+    sentences = [t.split(".")[0] for t in texts]
+    ids = [s + [1] for s in torch_r.sp.encode(sentences)]
+    a, b = torch_r.backend.generate(ids), ct2_r.backend.generate(ids)
+    assert [[t for t, _ in s] for s in a] == [[t for t, _ in s] for s in b]
+    assert all(abs(p - q) < 1e-3 for s, r in zip(a, b) for (_, p), (_, q) in zip(s, r))
+
+
+def test_without_a_converted_copy_the_torch_engine_is_used(tiny_model):
+    from restore.engine import TorchBackend
+
+    assert isinstance(Restorer(tiny_model).backend, TorchBackend)
