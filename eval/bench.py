@@ -1,6 +1,7 @@
 """``restore-bench``: score a model on held-out (spun, original) pairs, against leaving the text alone.
 
     restore-bench --pairs data/pairs/test.jsonl [--model PATH] [--limit N] [--json]
+    restore-bench --speed [--pairs FILE]      # speed, against transformers generate (eval/speed.py)
 
 Pairs are JSON Lines with "spun" and "original"; rows with "clean": true (spun == original) measure the
 damage done to text that was never spun. Reports sacreBLEU corpus BLEU (with its signature) and chrF
@@ -69,8 +70,7 @@ def score(spun: list[str], hyp: list[str], ref: list[str]) -> dict:
 def run(pairs_path: Path, model: str | None, limit: int | None, batch_size: int) -> dict:
     from restore.restorer import Restorer
 
-    with pairs_path.open(encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f][:limit]
+    rows = _read(pairs_path)[:limit]
     digest = hashlib.sha256(pairs_path.read_bytes()).hexdigest()[:12]
     t0 = time.perf_counter()
     restorer = Restorer(model, batch_size=batch_size)
@@ -127,22 +127,41 @@ def table(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="restore-bench", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--pairs", type=Path, required=True, help="JSON Lines of {spun, original[, clean]}")
+    ap.add_argument("--pairs", type=Path, help="JSON Lines of {spun, original[, clean]}")
     ap.add_argument("--model", help="model folder (default: the bundled model)")
-    ap.add_argument("--limit", type=int, help="score only the first N rows")
+    ap.add_argument("--limit", type=int, help="use only the first N rows")
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--speed", action="store_true", help="measure speed (the corpus sample is --pairs' spun text)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = ap.parse_args(argv)
-    if not args.pairs.is_file():
+    if args.pairs is None and not args.speed:
+        ap.error("--pairs is required (except with --speed)")
+    if args.pairs is not None and not args.pairs.is_file():
         print(f"restore-bench: error: {args.pairs}: no such file", file=sys.stderr)
         return 2
     try:
+        if args.speed:
+            from restore_eval.speed import ARTICLE, speed, speed_table
+
+            if args.pairs:
+                rows = [r for r in _read(args.pairs)[: args.limit] if not r.get("clean")]
+                sentences, refs = [r["spun"] for r in rows], [r["original"] for r in rows]
+            else:
+                sentences, refs = ARTICLE.read_text(encoding="utf-8").split("\n\n") * 10, None
+            report = speed(args.model, sentences, refs, args.batch_size)
+            print(json.dumps(report, indent=2) if args.json else speed_table(report))
+            return 0
         report = run(args.pairs, args.model, args.limit, args.batch_size)
     except (json.JSONDecodeError, KeyError) as e:
         print(f"restore-bench: error: {args.pairs}: not a pairs file ({e})", file=sys.stderr)
         return 2
     print(json.dumps(report, indent=2) if args.json else table(report))
     return 0
+
+
+def _read(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
 
 
 if __name__ == "__main__":

@@ -42,3 +42,14 @@ def test_cli_reports_json(tiny_model, tmp_path, monkeypatch, capsys):
     assert report["edit_precision"] == report["edit_recall"] == 1 and report["gap_closed"] == pytest.approx(1)
     assert report["clean_words_changed"] == pytest.approx(1 / 3)  # "best" -> "top" in clean text is damage
     assert main(["--pairs", str(tmp_path / "nope.jsonl")]) == 2
+
+
+def test_speed_report_has_the_figures_the_issue_asks_for(tiny_model, tmp_path, capsys):
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"spun": s, "original": r}) + "\n" for s, r in zip(SPUN, REF)))
+    assert main(["--speed", "--pairs", str(pairs), "--model", str(tiny_model), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for key in ("words_per_second", "article_seconds", "peak_rss_mb", "model_load_seconds", "bleu_torch_engine"):
+        assert report[key] > 0
+    assert report["article_words"] > 750 and report["speedup_vs_transformers_generate"] > 0
+    assert report["outputs_identical_to_torch_engine"] == 1  # no converted copy: the torch engine both times

@@ -1,0 +1,108 @@
+"""``restore-bench --speed``: how fast restoring is, against plain transformers ``generate``, same weights.
+
+Restores a fixed ~800-word spun article (``article_spun.txt``: ``article.txt``, written for this
+benchmark, spun by ``restore.spinner``) and a corpus sample (the spun sentences of ``--pairs``), and
+reports words/s, seconds per article (model loaded), model load time and peak RSS of the fast path
+(measured before the baseline loads torch), the speedup over transformers ``generate`` on
+length-sorted batches of 32 sentences, and BLEU of both engines on the sample.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from pathlib import Path
+
+ARTICLE = Path(__file__).resolve().parent / "article_spun.txt"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def plain_generate_seconds(model_dir: Path, sentences: list[str], batch_size: int = 32) -> float:
+    """The strong baseline: transformers ``generate`` (greedy) on length-sorted batches, fp32."""
+    import sentencepiece as spm
+    import torch
+    from transformers import T5ForConditionalGeneration
+
+    model = T5ForConditionalGeneration.from_pretrained(model_dir, dtype=torch.float32).eval()
+    sp = spm.SentencePieceProcessor(model_file=str(model_dir / "spiece.model"))
+    t0 = time.perf_counter()
+    ids = [s + [sp.eos_id()] for s in sp.encode(sentences)]
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    for k in range(0, len(order), batch_size):
+        rows = [ids[i] for i in order[k : k + batch_size]]
+        batch = torch.zeros(len(rows), max(map(len, rows)), dtype=torch.long)
+        for r, row in enumerate(rows):
+            batch[r, : len(row)] = torch.tensor(row)
+        with torch.inference_mode():
+            out = model.generate(
+                input_ids=batch, attention_mask=(batch != 0).long(), max_new_tokens=64, do_sample=False
+            )
+        sp.decode(out[:, 1:].tolist())
+    return time.perf_counter() - t0
+
+
+def speed(model: str | None, sentences: list[str], references: list[str] | None, batch_size: int) -> dict:
+    import sacrebleu
+
+    from restore.restorer import Restorer
+
+    article = ARTICLE.read_text(encoding="utf-8")
+    t0 = time.perf_counter()
+    fast = Restorer(model, batch_size=batch_size)
+    load_s = time.perf_counter() - t0
+    fast.restore(article)  # warm-up
+    article_s = statistics.median(_timed(fast.restore, article)[1] for _ in range(5))
+    fast_hyp, fast_s = _timed(fast.restore, sentences)
+    rss = _peak_rss_mb()
+    n_words = sum(len(s.split()) for s in sentences)
+    report = {
+        "engine": fast.backend.name,
+        "model_load_seconds": load_s,
+        "article_words": len(article.split()),
+        "article_seconds": article_s,
+        "corpus_sentences": len(sentences),
+        "corpus_words": n_words,
+        "words_per_second": n_words / fast_s,
+        "peak_rss_mb": rss,
+    }
+    baseline_s = plain_generate_seconds(fast.path, sentences)
+    report["baseline_words_per_second"] = n_words / baseline_s
+    report["speedup_vs_transformers_generate"] = baseline_s / fast_s
+    if references:
+        reference_hyp = Restorer(fast.path, batch_size=batch_size, engine="torch").restore(sentences)
+        report["bleu"] = sacrebleu.corpus_bleu(fast_hyp, [references]).score
+        report["bleu_torch_engine"] = sacrebleu.corpus_bleu(reference_hyp, [references]).score
+        report["outputs_identical_to_torch_engine"] = sum(a == b for a, b in zip(fast_hyp, reference_hyp)) / len(
+            sentences
+        )
+    return report
+
+
+def _timed(fn, arg):
+    t0 = time.perf_counter()
+    out = fn(arg)
+    return out, time.perf_counter() - t0
+
+
+def speed_table(r: dict) -> str:
+    lines = [
+        f"engine                              {r['engine']}",
+        f"model load                          {r['model_load_seconds']:.2f} s",
+        f"{r['article_words']}-word article                   {r['article_seconds']:.3f} s",
+        f"corpus sample                       {r['corpus_sentences']} sentences, {r['corpus_words']} words",
+        f"words/s                             {r['words_per_second']:.0f}",
+        f"words/s, transformers generate      {r['baseline_words_per_second']:.0f}",
+        f"peak RSS (fast path)                {r['peak_rss_mb']:.0f} MB",
+    ]
+    if "bleu" in r:
+        lines += [
+            f"BLEU {r['engine']:<31}{r['bleu']:.2f}",
+            f"BLEU torch engine                   {r['bleu_torch_engine']:.2f}",
+            f"same output as torch engine         {100 * r['outputs_identical_to_torch_engine']:.1f}% of sentences",
+        ]
+    lines.append(f"speedup vs transformers generate: {r['speedup_vs_transformers_generate']:.1f}x")
+    return "\n".join(lines)
