@@ -157,5 +157,18 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
+def run() -> None:
+    """Console entry point: ``main`` with a quiet exit when stdout is closed early (``restore x | head``)."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -57,8 +57,7 @@ class Restorer:
         """The edits ``restore`` would make, with character offsets into the input text."""
         from restore.engine import edit_sentences
 
-        single = isinstance(texts, str)
-        docs = [texts] if single else list(texts)
+        single, docs = _as_list(texts)
         spans = [(d, s, e) for d, text in enumerate(docs) for s, e in split(text)]
         sentences = [docs[d][s:e] for d, s, e in spans]
         bar = _progress(len(sentences), show_progress_bar)
@@ -84,11 +83,21 @@ class Restorer:
         self, texts: str | list[str], batch_size: int | None = None, show_progress_bar: bool = False
     ) -> str | list[str]:
         """Restore one text or a list of texts (sentences batched across all of them)."""
-        single = isinstance(texts, str)
-        docs = [texts] if single else list(texts)
+        single, docs = _as_list(texts)
         edits = self.explain(docs, batch_size, show_progress_bar)
         out = [apply(text, es) for text, es in zip(docs, edits)]
         return out[0] if single else out
+
+
+def _as_list(texts: str | list[str]) -> tuple[bool, list[str]]:
+    """(was it a single string, the texts as a list); anything but str or a list of str is a TypeError."""
+    if isinstance(texts, str):
+        return True, [texts]
+    docs = list(texts)
+    for i, d in enumerate(docs):
+        if not isinstance(d, str):
+            raise TypeError(f"restore() takes a str or a list of str; item {i} is {type(d).__name__}")
+    return False, docs
 
 
 def _progress(total: int, show: bool):

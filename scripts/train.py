@@ -7,14 +7,14 @@
 Everything is in this file (nanoGPT style): config on top, a SentencePiece tokenizer trained on the
 first run, length-bucketed batches, bf16 autocast on CPU, a checkpoint every ``save_every`` steps (the
 last ``keep`` are kept for averaging), dev loss and dev BLEU in the log. ``--export`` averages the last
-checkpoints and writes a Hugging Face folder in fp16.
+checkpoints and writes a Hugging Face folder in fp16, a CTranslate2 int8 copy of it, and the edit
+confidence threshold tuned on dev.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import time
 from pathlib import Path
@@ -202,6 +202,9 @@ def export(run: Path, out: Path, average: int, dev: Path) -> None:
     model.half().save_pretrained(out)
     shutil.copy(run / "spiece.model", out / "spiece.model")
     print(f"exported the average of {[p.name for p in paths]} to {out}")
+    from restore.engine import convert_to_ct2
+
+    print(f"CTranslate2 int8 copy: {convert_to_ct2(out)}")
     threshold = tune_threshold(out, dev, max_clean_damage=0.005)
     (out / SETTINGS_FILE).write_text(json.dumps({"min_confidence": threshold}) + "\n")
     print(f"min_confidence = {threshold}")
@@ -254,7 +257,7 @@ def main() -> None:
     start, seen, loss_sum = time.time(), 0, 0.0
     while step < args.max_steps and time.time() - start < args.max_hours * 3600:
         batch = collate(next(stream))
-        lr = LR * min((step + 1) / WARMUP, math.sqrt(WARMUP / (step + 1)))
+        lr = LR * min(1.0, (step + 1) / WARMUP)  # constant after warm-up: short runs, averaged at export
         for group in opt.param_groups:
             group["lr"] = lr
         with torch.autocast("cpu", dtype=torch.bfloat16):

@@ -103,3 +103,11 @@ def test_a_100000_word_file_comes_back_whole(run, tmp_path):
     big.write_text(text)
     code, out, _ = run(str(big))
     assert code == 0 and out == text.replace("best", "top")
+
+
+def test_closing_stdout_early_is_quiet(tiny_model, tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_text("The best diplomat.\n" + "\n" * 500_000 + "The end.\n")  # two blocks, two model calls
+    cmd = f"{sys.executable} -m restore.cli --model {tiny_model} --min-confidence 2 {big} | head -c 10"
+    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True)
+    assert proc.stdout == "The best d" and proc.stderr == ""

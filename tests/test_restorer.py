@@ -86,3 +86,10 @@ def test_without_a_converted_copy_the_torch_engine_is_used(tiny_model):
     from restore.engine import TorchBackend
 
     assert isinstance(Restorer(tiny_model).backend, TorchBackend)
+
+
+def test_wrong_types_get_a_clear_error(fake_restorer):
+    import pytest
+
+    with pytest.raises(TypeError, match="item 1 is int"):
+        fake_restorer.restore(["fine", 3])

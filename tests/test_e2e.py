@@ -1,0 +1,76 @@
+"""End to end on the shipped model (slower: loads the real model)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sacrebleu
+
+from restore.edits import apply
+from restore.restorer import Restorer, default_model
+from restore_eval.bench import words_changed
+
+pytestmark = pytest.mark.e2e
+EVAL = Path(__file__).resolve().parents[1] / "eval"
+ORIGINAL = (EVAL / "article.txt").read_text(encoding="utf-8")
+SPUN = (EVAL / "article_spun.txt").read_text(encoding="utf-8")
+CLEAN = [
+    "The committee will meet again next week to review the proposal.",
+    "She said the company had hired more than 200 people since January.",
+    "Heavy rain caused flooding in several towns along the river on Sunday.",
+    "The museum reopened after a two-year renovation that cost $12 million.",
+    "Officials expect the new bridge to carry about 40,000 vehicles a day.",
+    "He thanked the volunteers who had helped clear the beach after the storm.",
+    "The report found that most students preferred to study in the morning.",
+    "Talks between the two sides are expected to resume in Geneva on Friday.",
+]
+
+
+@pytest.fixture(scope="module")
+def restorer():
+    return Restorer()
+
+
+def test_the_shipped_model_is_there_and_small():
+    folder = default_model()
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    assert (folder / "README.md").is_file() and size < 40 * 1024 * 1024
+
+
+def test_restoring_the_spun_article_brings_it_closer_to_the_original(restorer):
+    restored = restorer.restore(SPUN)
+    before = sacrebleu.corpus_bleu([SPUN], [[ORIGINAL]]).score
+    after = sacrebleu.corpus_bleu([restored], [[ORIGINAL]]).score
+    assert after > before
+    assert restored.count("\n") == SPUN.count("\n")
+
+
+def test_clean_text_is_left_alone(restorer):
+    restored = restorer.restore(CLEAN)
+    changed = sum(words_changed(a, b) for a, b in zip(CLEAN, restored))
+    assert changed / sum(len(s.split()) for s in CLEAN) <= 0.02
+
+
+def test_every_byte_outside_the_edits_is_kept(restorer):
+    edits = restorer.explain(SPUN)
+    assert all(SPUN[e.start : e.end] == e.before for e in edits)
+    assert restorer.restore(SPUN) == apply(SPUN, edits)  # apply() copies everything between edits verbatim
+
+
+def test_same_output_whatever_the_batch_size(restorer):
+    assert restorer.restore(SPUN, batch_size=1) == restorer.restore(SPUN, batch_size=64)
+
+
+def test_fast_engine_agrees_with_the_transformers_reference(restorer):
+    sentences = [p for p in SPUN.split("\n\n") if p]
+    fast, reference = restorer.restore(sentences), Restorer(engine="torch").restore(sentences)
+    assert sum(a == b for a, b in zip(fast, reference)) >= 0.8 * len(sentences)
+
+
+def test_cli_on_a_file(tmp_path):
+    spun = tmp_path / "spun.txt"
+    spun.write_text(SPUN, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "restore.cli", str(spun)], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout == Restorer().restore(SPUN)
+    assert spun.read_text(encoding="utf-8") == SPUN
