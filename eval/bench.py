@@ -2,6 +2,7 @@
 
     restore-bench --pairs data/pairs/test.jsonl [--model PATH] [--limit N] [--json]
     restore-bench --speed [--pairs FILE]      # speed, against transformers generate (eval/speed.py)
+    restore-bench --phrases FILE.tsv         # real spun phrases: "# spun<TAB>original[...original_clean]"
 
 Pairs are JSON Lines with "spun" and "original"; rows with "clean": true (spun == original) measure the
 damage done to text that was never spun. Reports sacreBLEU corpus BLEU (with its signature) and chrF
@@ -101,6 +102,24 @@ def run(pairs_path: Path, model: str | None, limit: int | None, batch_size: int)
     return report
 
 
+def phrases(path: Path, model: str | None, batch_size: int) -> dict:
+    """Real spun phrases without context (e.g. tortured phrases): how many come back as the original."""
+    from restore.restorer import Restorer
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].lstrip("# ").split("\t")
+    col = header.index("original_clean") if "original_clean" in header else header.index("original")
+    rows = [line.split("\t") for line in lines[1:] if line.strip()]
+    spun, ref = [r[0] for r in rows], [r[col].strip().lower() for r in rows]
+    hyp = Restorer(model, batch_size=batch_size).restore(spun)
+    return {
+        "phrases": len(rows),
+        "restored_exactly": sum(h.strip().lower() == r for h, r in zip(hyp, ref)) / len(rows),
+        "changed": sum(h != s for h, s in zip(hyp, spun)) / len(rows),
+        "examples": [f"{s} -> {h} (original: {r})" for s, h, r in zip(spun, hyp, ref) if h != s][:15],
+    }
+
+
 def table(report: dict) -> str:
     pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731
     lines = [
@@ -132,13 +151,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, help="use only the first N rows")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--speed", action="store_true", help="measure speed (the corpus sample is --pairs' spun text)")
+    ap.add_argument("--phrases", type=Path, help="TSV of real spun phrases and their originals")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = ap.parse_args(argv)
+    for path in (args.pairs, args.phrases):
+        if path is not None and not path.is_file():
+            print(f"restore-bench: error: {path}: no such file", file=sys.stderr)
+            return 2
+    if args.phrases:
+        print(json.dumps(phrases(args.phrases, args.model, args.batch_size), indent=2))
+        return 0
     if args.pairs is None and not args.speed:
-        ap.error("--pairs is required (except with --speed)")
-    if args.pairs is not None and not args.pairs.is_file():
-        print(f"restore-bench: error: {args.pairs}: no such file", file=sys.stderr)
-        return 2
+        ap.error("--pairs is required (except with --speed or --phrases)")
     try:
         if args.speed:
             from restore_eval.speed import ARTICLE, speed, speed_table

@@ -53,3 +53,12 @@ def test_speed_report_has_the_figures_the_issue_asks_for(tiny_model, tmp_path, c
         assert report[key] > 0
     assert report["article_words"] > 750 and report["speedup_vs_transformers_generate"] > 0
     assert report["outputs_identical_to_torch_engine"] == 1  # no converted copy: the torch engine both times
+
+
+def test_phrase_lists_report_exact_restorations(tiny_model, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(restore.engine, "edit_sentences", fake_edit_sentences)
+    tsv = tmp_path / "phrases.tsv"
+    tsv.write_text("# spun\toriginal\tsource\toriginal_clean\nbest man\ttop man (?)\tx\ttop man\nfoo\tbar\tx\tbar\n")
+    assert main(["--phrases", str(tsv), "--model", str(tiny_model)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["phrases"] == 2 and report["restored_exactly"] == 0.5 and report["changed"] == 0.5
