@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,7 +78,9 @@ class CT2Backend:
     def __init__(self, path: Path, threads: int = 0) -> None:
         import ctranslate2
 
-        self.translator = ctranslate2.Translator(str(path / CT2_DIR), device="cpu", intra_threads=threads)
+        self.translator = ctranslate2.Translator(
+            str(path / CT2_DIR), device="cpu", intra_threads=threads or os.cpu_count() or 1
+        )
         vocab = (path / CT2_DIR / "shared_vocabulary.json").read_text(encoding="utf-8")
         self.pieces: list[str] = json.loads(vocab)
         self.index = {p: i for i, p in enumerate(self.pieces)}
@@ -117,7 +120,7 @@ def load_backend(path: Path, engine: str = "auto") -> TorchBackend | CT2Backend:
     return TorchBackend.load(path)
 
 
-def convert_to_ct2(path: Path, quantization: str = "int8") -> Path:
+def convert_to_ct2(path: Path, quantization: str = "int8_float32") -> Path:
     """Write ``path/ct2-int8``: the Hugging Face model in ``path`` converted for CTranslate2."""
     import sentencepiece as spm
     from ctranslate2.converters import TransformersConverter
