@@ -99,6 +99,7 @@ class CT2Backend:
             [[self.pieces[i] for i in ids] for ids in batch],
             beam_size=1,
             max_decoding_length=MAX_NEW_TOKENS,
+            min_decoding_length=0,  # "no edit" (EOS first) is the commonest answer
             return_scores=True,
             callback=record,
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import time
 from pathlib import Path
@@ -301,7 +302,7 @@ def main() -> None:
     start, seen, loss_sum = time.time(), 0, 0.0
     while step < args.max_steps and time.time() - start < args.max_hours * 3600:
         batch, token = collate(next(stream))
-        lr = LR * min(1.0, (step + 1) / WARMUP)  # constant after warm-up: short runs, averaged at export
+        lr = LR * min((step + 1) / WARMUP, math.sqrt(WARMUP / (step + 1)))  # inverse square root decay
         for group in opt.param_groups:
             group["lr"] = lr
         with torch.autocast("cpu", dtype=torch.bfloat16):
