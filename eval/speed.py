@@ -26,7 +26,9 @@ def plain_generate_seconds(model_dir: Path, sentences: list[str], batch_size: in
     import sentencepiece as spm
     import torch
     from transformers import T5ForConditionalGeneration
+    from transformers.utils import logging
 
+    logging.disable_progress_bar()
     model = T5ForConditionalGeneration.from_pretrained(model_dir, dtype=torch.float32).eval()
     sp = spm.SentencePieceProcessor(model_file=str(model_dir / "spiece.model"))
     t0 = time.perf_counter()

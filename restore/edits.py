@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 TO, SEP = "<to>", "<sep>"
+_BREAKS = re.compile(r"[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _WORD = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]", re.UNICODE)
 
 
@@ -82,8 +83,8 @@ def parse(text: str, segments: list[str], scores: list[float] | None = None) -> 
     for k, item in enumerate(segments):
         before, sep, after = item.partition(TO)
         before, after = before.strip(), after.strip()
-        if not sep or not before or before == after:
-            continue
+        if not sep or not before or before == after or _BREAKS.search(after):
+            continue  # malformed, a no-op, or it would break a line: layout is never the model's to change
         i = _find(text, before, cursor, bounds)
         if i == -1:
             continue

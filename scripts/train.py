@@ -47,7 +47,6 @@ KEEP = 5
 DEV_SIZE = 400
 THREADS = 2
 SEED = 0
-AUX_WEIGHT = 0.5  # weight of the dense encoder loss (token_labels) next to the edit loss
 
 
 # ---- tokenizer ----------------------------------------------------------------------------------
@@ -90,49 +89,16 @@ def load_split(data: Path, name: str, sp, limit: int | None = None) -> tuple[lis
         ds = ds.select(range(min(limit, len(ds))))
 
     def tokenise(batch: dict) -> dict:
-        out: dict[str, list] = {"src": [], "tgt": [], "orig": []}
-        for spun, original in zip(batch["spun"], batch["original"]):
-            edits = diff(spun, original)
-            pieces = sp.encode(spun, out_type=str)
-            out["src"].append([sp.piece_to_id(p) for p in pieces])
-            out["tgt"].append(sp.encode(serialize(edits)))
-            out["orig"].append(token_labels(sp, pieces, edits, len(spun)))
-        return out
+        targets = [serialize(diff(s, o)) for s, o in zip(batch["spun"], batch["original"])]
+        return {"src": sp.encode(batch["spun"]), "tgt": sp.encode(targets)}
 
     ds = ds.map(tokenise, batched=True, batch_size=2000, desc=f"tokenising {name}")
     pairs = [
-        (s + [1], t + [1], o + [-100])
-        for s, t, o in zip(ds["src"], ds["tgt"], ds["orig"])
+        (s + [1], t + [1])
+        for s, t in zip(ds["src"], ds["tgt"])
         if len(s) < MAX_SOURCE_TOKENS and len(t) < MAX_TARGET_TOKENS
     ]
-    return ds.remove_columns(["src", "tgt", "orig"]).to_list(), pairs
-
-
-def token_labels(sp, pieces: list[str], edits, n_chars: int) -> list[int]:
-    """Dense encoder targets: for each source piece inside a spun span, the piece of the original at the
-    same place (EOS where the original is shorter), and for every other piece itself; -100 everywhere if
-    the pieces cannot be aligned to characters. Teaches the encoder to spot and undo swaps at each token."""
-    spans, pos, buf = [], -1, b""  # -1: the dummy-prefix space SentencePiece adds
-    for p in pieces:
-        if len(p) == 6 and p.startswith("<0x") and p.endswith(">"):
-            buf += bytes([int(p[3:5], 16)])
-            try:
-                n, buf = len(buf.decode("utf-8")), b""
-            except UnicodeDecodeError:
-                n = 0
-        else:
-            n = len(p)
-        spans.append((pos, pos + n))
-        pos += n
-    if pos != n_chars:
-        return [-100] * len(pieces)
-    labels = [sp.piece_to_id(p) for p in pieces]
-    for e in edits:
-        inside = [i for i, (a, b) in enumerate(spans) if a < e.end and b > e.start and b - a > 0]
-        after = sp.encode(e.after)
-        for k, i in enumerate(inside):
-            labels[i] = after[k] if k < len(after) else 1
-    return labels
+    return ds.remove_columns(["src", "tgt"]).to_list(), pairs
 
 
 def batches(pairs: list, rng: random.Random):
@@ -149,24 +115,14 @@ def batches(pairs: list, rng: random.Random):
         yield from chunk
 
 
-def collate(batch: list) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """Model inputs, and the dense encoder targets of ``token_labels``."""
-    n_src, n_tgt = max(len(s) for s, _, _ in batch), max(len(t) for _, t, _ in batch)
+def collate(batch: list) -> dict[str, torch.Tensor]:
+    n_src, n_tgt = max(len(s) for s, _ in batch), max(len(t) for _, t in batch)
     ids = torch.zeros(len(batch), n_src, dtype=torch.long)
     labels = torch.full((len(batch), n_tgt), -100, dtype=torch.long)
-    token = torch.full((len(batch), n_src), -100, dtype=torch.long)
-    for i, (s, t, o) in enumerate(batch):
+    for i, (s, t) in enumerate(batch):
         ids[i, : len(s)] = torch.tensor(s)
         labels[i, : len(t)] = torch.tensor(t)
-        token[i, : len(o)] = torch.tensor(o)
-    return {"input_ids": ids, "attention_mask": (ids != 0).long(), "labels": labels}, token
-
-
-def aux_loss(model, out, token: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of the encoder's own guess (through the tied output embedding) of each token_labels."""
-    hidden = out.encoder_last_hidden_state * model.config.d_model**-0.5
-    logits = hidden @ model.shared.weight.t()
-    return torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), token.flatten(), ignore_index=-100)
+    return {"input_ids": ids, "attention_mask": (ids != 0).long(), "labels": labels}
 
 
 # ---- evaluation ---------------------------------------------------------------------------------
@@ -181,7 +137,7 @@ def dev_scores(model, sp, dev_rows: list[dict], dev_pairs: list) -> dict[str, fl
     losses = []
     for i in range(0, len(dev_pairs), BATCH_SIZE):
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            losses.append(model(**collate(dev_pairs[i : i + BATCH_SIZE])[0]).loss.item())
+            losses.append(model(**collate(dev_pairs[i : i + BATCH_SIZE])).loss.item())
     spun = [r["spun"] for r in dev_rows]
     hyp = [apply(s, es) for s, es in zip(spun, edit_sentences(TorchBackend(model), sp, spun, BATCH_SIZE))]
     refs = [[r["original"] for r in dev_rows]]
@@ -294,6 +250,7 @@ def main() -> None:
         opt.load_state_dict(state["opt"])
         step = state["step"]
         print(f"resumed at step {step}", flush=True)
+    resumed_at = step
     print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters", flush=True)
     model.train()
     stream = batches(pairs, random.Random(SEED))
@@ -301,13 +258,13 @@ def main() -> None:
         next(stream)
     start, seen, loss_sum = time.time(), 0, 0.0
     while step < args.max_steps and time.time() - start < args.max_hours * 3600:
-        batch, token = collate(next(stream))
-        lr = LR * min((step + 1) / WARMUP, math.sqrt(WARMUP / (step + 1)))  # inverse square root decay
+        batch = collate(next(stream))
+        ramp = min(1.0, (step - resumed_at + 1) / WARMUP)  # also after a resume (the optimizer may be new)
+        lr = LR * min(ramp, math.sqrt(WARMUP / (step + 1)))  # warm-up, then inverse square root decay
         for group in opt.param_groups:
             group["lr"] = lr
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            out = model(**batch)
-            loss = out.loss + AUX_WEIGHT * aux_loss(model, out, token)
+            loss = model(**batch).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()

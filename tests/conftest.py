@@ -56,6 +56,14 @@ def tiny_model(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def tiny_restorer(tiny_model):
+    """One Restorer on the tiny random model, shared by property tests (tests set min_confidence)."""
+    from restore.restorer import Restorer
+
+    return Restorer(tiny_model)
+
+
 def fake_edit_sentences(model, sp, sentences, batch_size=32, progress=None):
     """Stands in for the model: proposes the SWAPS found in each sentence, as the engine would."""
     from restore.edits import parse

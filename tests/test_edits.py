@@ -32,6 +32,10 @@ def test_parse_drops_what_it_cannot_locate():
     assert edits == [Edit(4, 8, "best", "top")]
 
 
+def test_parse_refuses_edits_that_would_break_a_line():
+    assert parse("The best diplomat.", ["best <to> top\n\nsecret", "diplomat <to> envoy\u2028"]) == []
+
+
 def test_parse_matches_whole_words_only():
     assert parse("bestow the best", ["best <to> top"]) == [Edit(11, 15, "best", "top")]
 

@@ -93,3 +93,12 @@ def test_wrong_types_get_a_clear_error(fake_restorer):
 
     with pytest.raises(TypeError, match="item 1 is int"):
         fake_restorer.restore(["fine", 3])
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(max_size=300))
+def test_arbitrary_unicode_through_the_real_engine_never_raises(tiny_restorer, text):
+    tiny_restorer.min_confidence = 1.01  # nothing can pass: the text must come back identical
+    assert tiny_restorer.restore(text) == text
+    tiny_restorer.min_confidence = 0.0  # a random model proposes junk; whatever it applies, lines survive
+    assert tiny_restorer.restore(text).count("\n") == text.count("\n")
