@@ -33,7 +33,7 @@ def test_parse_drops_what_it_cannot_locate():
 
 
 def test_parse_refuses_edits_that_would_break_a_line():
-    assert parse("The best diplomat.", ["best <to> top\n\nsecret", "diplomat <to> envoy\u2028"]) == []
+    assert parse("The best diplomat.", ["best <to> top\n\nsecret", "diplomat <to> envoy\u2028today"]) == []
 
 
 def test_parse_matches_whole_words_only():
