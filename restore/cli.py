@@ -85,6 +85,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--force", action="store_true", help="replace existing output files")
     ap.add_argument("--diff", action="store_true", help="show the changes as [-old-]{+new+} instead")
     ap.add_argument("--model", metavar="PATH", help="model folder (default: the bundled model)")
+    ap.add_argument(
+        "--engine", choices=("auto", "ctranslate2", "torch"), default="auto", help="inference engine (default: auto)"
+    )
     ap.add_argument("--batch-size", type=int, default=32, metavar="N", help="sentences per model call (default 32)")
     ap.add_argument(
         "--min-confidence", type=float, metavar="P", help="apply only edits at least this sure (default: the model's)"
@@ -130,8 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         targets = _targets(args, files)
         from restore.restorer import Restorer
 
-        restorer = Restorer(args.model, batch_size=args.batch_size, min_confidence=args.min_confidence)
-    except (InputError, FileNotFoundError) as e:
+        restorer = Restorer(
+            args.model, batch_size=args.batch_size, min_confidence=args.min_confidence, engine=args.engine
+        )
+    except (InputError, FileNotFoundError, ImportError) as e:
         print(f"restore: error: {e}", file=sys.stderr)
         return 2
     show = sys.stderr.isatty() if args.progress is None else args.progress
