@@ -13,6 +13,7 @@ precision and recall against the reference edits, words changed on clean text, a
 from __future__ import annotations
 
 import argparse
+import collections
 import difflib
 import hashlib
 import json
@@ -41,6 +42,25 @@ def words_changed(source: str, target: str) -> int:
     return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal")
 
 
+def kept(spun: list[str], hyp: list[str], ref: list[str]) -> dict[str, float]:
+    """Share of the input's numbers (words with a digit) and names (capitalised words after the first)
+    that come back unchanged, counting only those the reference keeps."""
+    totals = {"numbers": [0, 0], "names": [0, 0]}
+    for s, h, r in zip(spun, hyp, ref):
+        toks = _tokens(s)
+        hc, rc = collections.Counter(_tokens(h)), collections.Counter(_tokens(r))
+        groups = {
+            "numbers": collections.Counter(t for t in toks if any(c.isdigit() for c in t)),
+            "names": collections.Counter(t for t in toks[1:] if t[:1].isupper()),
+        }
+        for name, counts in groups.items():
+            for tok, n in counts.items():
+                need = min(n, rc[tok])
+                totals[name][0] += min(need, hc[tok])
+                totals[name][1] += need
+    return {f"{name}_kept": k / n if n else 1.0 for name, (k, n) in totals.items()}
+
+
 def score(spun: list[str], hyp: list[str], ref: list[str]) -> dict:
     """Corpus scores of ``hyp`` and of the unchanged input ``spun`` against ``ref``."""
     import sacrebleu
@@ -63,6 +83,7 @@ def score(spun: list[str], hyp: list[str], ref: list[str]) -> dict:
         "exact_match_input": sum(s == r for s, r in zip(spun, ref)) / max(len(ref), 1),
         "edit_precision": tp / n_hyp if n_hyp else 1.0,
         "edit_recall": tp / n_ref if n_ref else 1.0,
+        **kept(spun, hyp, ref),
         "bleu_signature": str(bleu.get_signature()),
         "chrf_signature": str(chrf.get_signature()),
     }
@@ -130,6 +151,8 @@ def table(report: dict) -> str:
         f"{'BLEU gap closed':24}{pct(report['gap_closed']):>10}",
         f"{'edit precision':24}{pct(report['edit_precision']):>10}",
         f"{'edit recall':24}{pct(report['edit_recall']):>10}",
+        f"{'numbers kept':24}{pct(report['numbers_kept']):>10}",
+        f"{'names kept':24}{pct(report['names_kept']):>10}",
     ]
     if "clean_words_changed" in report:
         lines.append(f"{'clean words changed':24}{pct(report['clean_words_changed']):>10}")

@@ -3,7 +3,7 @@ import json
 import pytest
 
 import restore.engine
-from restore_eval.bench import main, score, word_edits, words_changed
+from restore_eval.bench import kept, main, score, word_edits, words_changed
 from tests.conftest import fake_edit_sentences
 
 SPUN = ["the best diplomat of the country", "it was a 12 months ago today", "no change here at all today"]
@@ -23,6 +23,13 @@ def test_edit_precision_counts_wrong_edits():
         SPUN, ["the top diplomat of the country", "it was a 12 weeks ago today", "no change there at all today"], REF
     )
     assert s["edit_precision"] == pytest.approx(1 / 3) and s["edit_recall"] == pytest.approx(1 / 2)
+
+
+def test_numbers_and_names_kept_counts_only_what_the_reference_keeps():
+    spun = ["In 2019 Smith met Jones 3 times today"]
+    hyp = ["In 2019 Smith met Bones three times today"]
+    ref = ["In 2019 Smith met Jones three times today"]  # the reference itself changes "3"
+    assert kept(spun, hyp, ref) == {"numbers_kept": 1.0, "names_kept": 0.5}
 
 
 def test_word_counts():
