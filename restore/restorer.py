@@ -13,13 +13,12 @@ from typing import overload
 from restore.edits import Edit, apply
 from restore.segment import split
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "restore-t5-edits"
 SETTINGS_FILE = "restore.json"  # in the model folder: {"min_confidence": float}
 
 
 def default_model() -> Path:
     """The shipped model: next to the package in a checkout or editable install."""
-    return DEFAULT_MODEL
+    return Path(__file__).resolve().parent.parent / "models" / "restore-t5-edits"
 
 
 class Restorer:

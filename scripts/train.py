@@ -55,7 +55,6 @@ def train_tokenizer(rows: list[dict], prefix: Path) -> None:
     import sentencepiece as spm
 
     text = [r["original"] for r in rows[:150_000]] + [r["spun"] for r in rows[:150_000] if not r["clean"]]
-    del rows
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(text),
         model_prefix=str(prefix),
