@@ -1,7 +1,7 @@
 """``restore-bench``: score a model on held-out (spun, original) pairs, against leaving the text alone.
 
     restore-bench --pairs data/pairs/test.jsonl [--model PATH] [--limit N] [--json]
-    restore-bench --speed [--pairs FILE]      # speed, against transformers generate (eval/speed.py)
+    restore-bench --speed [--pairs FILE]      # speed, against plain transformers (eval/speed.py)
     restore-bench --phrases FILE.tsv         # real spun phrases: "# spun<TAB>original[...original_clean]"
 
 Pairs are JSON Lines with "spun" and "original"; rows with "clean": true (spun == original) measure the

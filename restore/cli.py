@@ -86,7 +86,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--diff", action="store_true", help="show the changes as [-old-]{+new+} instead")
     ap.add_argument("--model", metavar="PATH", help="model folder (default: the bundled model)")
     ap.add_argument(
-        "--engine", choices=("auto", "ctranslate2", "torch"), default="auto", help="inference engine (default: auto)"
+        "--engine", choices=("auto", "onnx", "torch"), default="auto", help="inference engine (default: auto)"
     )
     ap.add_argument("--batch-size", type=int, default=32, metavar="N", help="sentences per model call (default 32)")
     ap.add_argument(

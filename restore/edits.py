@@ -1,9 +1,8 @@
-"""Edits: what the model emits instead of a whole sentence, so that leaving text alone costs nothing.
+"""Edits: character spans of a text and what replaces them, so that leaving text alone costs nothing.
 
-A sentence's target is a list of ``spun span <to> original span`` joined by `` <sep> ``; an empty target
-means "no change". Spans are whole words, listed left to right, each the first match after the previous
-one (``diff`` widens a span leftwards until that holds), so applying edits is exact and never touches
-the characters between them.
+``diff`` finds the word-level edits between a spun sentence and its original (training labels and the
+benchmark's edit precision/recall come from it); ``apply`` makes edits and never touches the characters
+between them.
 """
 
 from __future__ import annotations
@@ -12,8 +11,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-TO, SEP = "<to>", "<sep>"
-_BREAKS = re.compile(r"[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+BREAKS = re.compile(r"[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _WORD = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]", re.UNICODE)
 
 
@@ -46,7 +44,7 @@ def _bounds(text: str) -> set[int]:
 
 
 def diff(source: str, target: str) -> list[Edit]:
-    """Word-level edits that turn ``source`` into ``target``, each locatable by ``parse``."""
+    """Word-level edits that turn ``source`` into ``target``, whole words each, left to right."""
     sw, tw = words(source), words(target)
     matcher = difflib.SequenceMatcher(None, [source[s:e] for s, e in sw], [target[s:e] for s, e in tw], autojunk=False)
     bounds = _bounds(source)
@@ -69,28 +67,6 @@ def diff(source: str, target: str) -> list[Edit]:
         Edit(sw[i1][0], sw[i2 - 1][1], source[sw[i1][0] : sw[i2 - 1][1]], target[tw[j1][0] : tw[j2 - 1][1]])
         for i1, i2, j1, j2 in spans
     ]
-
-
-def serialize(edits: list[Edit]) -> str:
-    """The model's target string for these edits."""
-    return f" {SEP} ".join(f"{e.before} {TO} {e.after}" for e in edits)
-
-
-def parse(text: str, segments: list[str], scores: list[float] | None = None) -> list[Edit]:
-    """Locate in ``text`` the edits a model wrote (one ``before <to> after`` per segment); edits that
-    cannot be located, or change nothing, are dropped."""
-    bounds, edits, cursor = _bounds(text), [], 0
-    for k, item in enumerate(segments):
-        before, sep, after = item.partition(TO)
-        before, after = before.strip(), after.strip()
-        if not sep or not before or before == after or _BREAKS.search(after):
-            continue  # malformed, a no-op, or it would break a line: layout is never the model's to change
-        i = _find(text, before, cursor, bounds)
-        if i == -1:
-            continue
-        edits.append(Edit(i, i + len(before), before, after, scores[k] if scores else 1.0))
-        cursor = i + len(before)
-    return edits
 
 
 def apply(text: str, edits: list[Edit]) -> str:

@@ -1,182 +1,211 @@
 """The model call: sentences in, located edits with confidences out, in length-sorted batches.
 
-Two backends run the same weights: ``TorchBackend`` (transformers ``generate``, the reference) and
-``CT2Backend`` (CTranslate2 int8, several times faster on CPU), used when ``ctranslate2`` is installed
-and the model folder holds a converted copy in ``ct2-int8/``. Decoding is greedy; an edit's confidence
-is the lowest probability the model gave to any of its tokens.
+The model is a T5 encoder with a token-classification head (``T5ForTokenClassification``): one pass
+tags every word ``KEEP``, ``DELETE`` or ``REPLACE by phrase k`` (see ``restore.tags``); the head runs on
+each word's first token only. An edit's confidence is the lowest probability among its tags.
+
+Two backends run the same weights: ``TorchBackend`` (transformers, fp32: the reference) and
+``OnnxBackend`` (ONNX Runtime on the int8 copy in ``onnx-int8/``, made by ``export_onnx``), used when
+``onnxruntime`` is installed and the copy exists.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from restore.edits import SEP, Edit, parse
+from restore.edits import Edit
+from restore.tags import encode
 
-MAX_SOURCE_TOKENS = 256  # longer pieces (only odd, unsegmentable text) are left unchanged
-MAX_NEW_TOKENS = 64
-CT2_DIR = "ct2-int8"
+if TYPE_CHECKING:
+    from restore.candidates import Decider
 
-Steps = list[tuple[int, float]]  # generated (token id, probability), EOS excluded
+MAX_TOKENS = 256  # words past this many tokens of one piece are kept as they are
+ONNX_DIR = "onnx-int8"
+ONNX_FILE = "model.onnx"
+
+Tags = tuple[list[int], list[float], list[float]]  # per word: likeliest label but KEEP, its probability, P(KEEP)
+
+
+def _phrases(config) -> list[str]:
+    """Label ``k + 2`` replaces by ``phrases[k]`` (labels 0 and 1 are KEEP and DELETE)."""
+    return [config.id2label[i] for i in range(2, config.num_labels)]
+
+
+def _inputs(batch: list[list[int]], firsts: list[list[int]]):
+    """Padded ids, their mask, and the (row, column) of every word's first token, as numpy arrays."""
+    import numpy as np
+
+    ids = np.zeros((len(batch), max(len(x) for x in batch)), dtype=np.int64)
+    for r, x in enumerate(batch):
+        ids[r, : len(x)] = x
+    rows = np.array([r for r, f in enumerate(firsts) for _ in f], dtype=np.int64)
+    cols = np.array([c for f in firsts for c in f], dtype=np.int64)
+    return ids, (ids != 0).astype(np.int64), rows, cols
+
+
+def _split(labels: list[int], probs: list[float], keep: list[float], firsts: list[list[int]]) -> list[Tags]:
+    out, k = [], 0
+    for f in firsts:
+        out.append((labels[k : k + len(f)], probs[k : k + len(f)], keep[k : k + len(f)]))
+        k += len(f)
+    return out
+
+
+def _tagger(model):
+    """The model as one graph: ids, mask, first-token positions -> per word, the likeliest label other
+    than KEEP, its probability, and the probability of KEEP."""
+    import torch
+
+    class Tagger(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, rows, cols):
+            hidden = self.model.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            probs = self.model.classifier(hidden[rows, cols]).float().softmax(-1)
+            best, label = probs[:, 1:].max(-1)  # the likeliest change, whether or not KEEP beats it
+            return label + 1, best, probs[:, 0]
+
+    return Tagger().eval()
 
 
 class TorchBackend:
-    """transformers ``generate`` on padded batches: the reference implementation."""
+    """transformers ``T5ForTokenClassification`` in fp32: the reference implementation."""
 
     name = "torch"
 
     def __init__(self, model) -> None:
-        self.model = model
-        self.eos, self.pad = model.config.eos_token_id, model.config.pad_token_id
+        self.phrases = _phrases(model.config)
+        self.tagger = _tagger(model)
 
     @classmethod
     def load(cls, path: Path) -> TorchBackend:
         import torch
-        from transformers import T5ForConditionalGeneration
+        from transformers import T5ForTokenClassification
         from transformers.utils import logging
 
         logging.disable_progress_bar()  # the CLI's stderr is for its own progress and errors
-        return cls(T5ForConditionalGeneration.from_pretrained(path, dtype=torch.float32).eval())
+        return cls(T5ForTokenClassification.from_pretrained(path, dtype=torch.float32).eval())
 
-    def generate(self, batch: list[list[int]]) -> list[Steps]:
+    def tag(self, batch: list[list[int]], firsts: list[list[int]]) -> list[Tags]:
         import torch
 
-        width = max(len(ids) for ids in batch)
-        input_ids = torch.full((len(batch), width), self.pad, dtype=torch.long)
-        for r, ids in enumerate(batch):
-            input_ids[r, : len(ids)] = torch.tensor(ids)
         with torch.inference_mode():
-            gen = self.model.generate(
-                input_ids=input_ids,
-                attention_mask=(input_ids != self.pad).long(),
-                max_new_tokens=MAX_NEW_TOKENS,
-                do_sample=False,
-                num_beams=1,
-                output_scores=True,
-                return_dict_in_generate=True,
-            )
-            probs = self.model.compute_transition_scores(gen.sequences, gen.scores, normalize_logits=True).exp()
-        out = []
-        for seq, p in zip(gen.sequences[:, 1:].tolist(), probs.tolist()):
-            steps = []
-            for tok, prob in zip(seq, p):
-                if tok in (self.eos, self.pad):
-                    break
-                steps.append((tok, prob))
-            out.append(steps)
-        return out
+            label, best, keep = self.tagger(*(torch.from_numpy(a) for a in _inputs(batch, firsts)))
+        return _split(label.tolist(), best.tolist(), keep.tolist(), firsts)
 
 
-class CT2Backend:
-    """CTranslate2 int8 on the CPU: the same model, converted by ``convert_to_ct2``."""
+class OnnxBackend:
+    """ONNX Runtime on the int8 copy of the same model."""
 
-    name = "ctranslate2"
+    name = "onnx"
 
     def __init__(self, path: Path, threads: int = 0) -> None:
-        import ctranslate2
+        import onnxruntime
+        from transformers import T5Config
 
-        self.translator = ctranslate2.Translator(
-            str(path / CT2_DIR), device="cpu", intra_threads=threads or os.cpu_count() or 1
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(
+            str(path / ONNX_DIR / ONNX_FILE), options, providers=["CPUExecutionProvider"]
         )
-        vocab = (path / CT2_DIR / "shared_vocabulary.json").read_text(encoding="utf-8")
-        self.pieces: list[str] = json.loads(vocab)
-        self.index = {p: i for i, p in enumerate(self.pieces)}
-        self.eos = self.index["</s>"]
+        self.phrases = _phrases(T5Config.from_pretrained(path))
 
-    def generate(self, batch: list[list[int]]) -> list[Steps]:
-        steps: list[Steps] = [[] for _ in batch]
-        eos = self.eos
-
-        def record(step) -> bool:  # must not hold ``self``: CTranslate2 may drop it in its own thread
-            if step.token_id != eos:
-                steps[step.batch_id].append((step.token_id, math.exp(step.log_prob)))
-            return False
-
-        self.translator.translate_batch(
-            [[self.pieces[i] for i in ids] for ids in batch],
-            beam_size=1,
-            max_decoding_length=MAX_NEW_TOKENS,
-            min_decoding_length=0,  # "no edit" (EOS first) is the commonest answer
-            return_scores=True,
-            callback=record,
-        )
-        return steps
+    def tag(self, batch: list[list[int]], firsts: list[list[int]]) -> list[Tags]:
+        ids, mask, rows, cols = _inputs(batch, firsts)
+        feed = {"input_ids": ids, "attention_mask": mask, "rows": rows, "cols": cols}
+        label, best, keep = self.session.run(None, feed)
+        return _split(label.tolist(), best.tolist(), keep.tolist(), firsts)
 
 
-def load_backend(path: Path, engine: str = "auto") -> TorchBackend | CT2Backend:
-    """``auto``: CTranslate2 when it is installed and the model has a converted copy, else torch."""
-    if engine not in ("auto", "torch", "ctranslate2"):
-        raise ValueError(f"unknown engine {engine!r}; choose auto, torch or ctranslate2")
-    if engine != "torch" and (path / CT2_DIR / "model.bin").is_file():
+def load_backend(path: Path, engine: str = "auto") -> TorchBackend | OnnxBackend:
+    """``auto``: ONNX Runtime when it is installed and the model has an int8 copy, else torch."""
+    if engine not in ("auto", "torch", "onnx"):
+        raise ValueError(f"unknown engine {engine!r}; choose auto, onnx or torch")
+    if engine != "torch" and (path / ONNX_DIR / ONNX_FILE).is_file():
         try:
-            return CT2Backend(path)
+            return OnnxBackend(path)
         except ImportError:
-            if engine == "ctranslate2":
+            if engine == "onnx":
                 raise
-    elif engine == "ctranslate2":
-        raise FileNotFoundError(f"{path / CT2_DIR}: no CTranslate2 model (scripts/train.py --export makes one)")
+    elif engine == "onnx":
+        raise FileNotFoundError(f"{path / ONNX_DIR}: no ONNX model (scripts/train.py --export makes one)")
     return TorchBackend.load(path)
 
 
-def convert_to_ct2(path: Path, quantization: str = "int8_float32") -> Path:
-    """Write ``path/ct2-int8``: the Hugging Face model in ``path`` converted for CTranslate2."""
-    import sentencepiece as spm
-    from ctranslate2.converters import TransformersConverter
+def export_onnx(path: Path, quantize: bool = True) -> Path:
+    """Write ``path/onnx-int8/model.onnx``: the model in ``path`` as one ONNX graph, int8 weights
+    (dynamic quantization of the matrix multiplications) unless ``quantize`` is false."""
+    import tempfile
 
-    sp = spm.SentencePieceProcessor(model_file=str(path / "spiece.model"))
+    import torch
+    from transformers import T5ForTokenClassification
 
-    class Vocabulary:  # what the converter reads of a tokenizer; ours is plain SentencePiece
-        pad_token, eos_token, unk_token = sp.id_to_piece(0), sp.id_to_piece(1), sp.id_to_piece(2)
+    model = T5ForTokenClassification.from_pretrained(path, dtype=torch.float32).eval()
+    example = _inputs([[5, 6, 7, 1], [5, 1]], [[0, 2], [0]])
+    out = path / ONNX_DIR
+    out.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / ONNX_FILE if quantize else out / ONNX_FILE
+        torch.onnx.export(
+            _tagger(model),
+            tuple(torch.from_numpy(a) for a in example),
+            str(plain),
+            input_names=["input_ids", "attention_mask", "rows", "cols"],
+            output_names=["label", "prob", "keep"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "rows": {0: "words"},
+                "cols": {0: "words"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+        if quantize:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        def get_vocab(self) -> dict[str, int]:
-            return {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
-
-        def convert_ids_to_tokens(self, i: int) -> str:
-            return sp.id_to_piece(i)
-
-    class Converter(TransformersConverter):
-        def load_tokenizer(self, *args, **kwargs):
-            return Vocabulary()
-
-    out = path / CT2_DIR
-    Converter(str(path)).convert(str(out), quantization=quantization, force=True)
-    return out
+            quantize_dynamic(str(plain), str(out / ONNX_FILE), weight_type=QuantType.QInt8)
+    return out / ONNX_FILE
 
 
-def _batches(lengths: list[int], batch_size: int) -> list[list[int]]:
-    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-def edit_sentences(
-    backend: TorchBackend | CT2Backend,
+def tag_sentences(
+    backend: TorchBackend | OnnxBackend,
     sp,
-    sentences: list[str],
+    sentences: Sequence[str],
     batch_size: int = 32,
     progress: Callable[[int], None] | None = None,
-) -> list[list[Edit]]:
-    """Edits the model proposes for each sentence, with ``Edit.score`` set to its confidence."""
-    sep_id, eos = sp.piece_to_id(SEP), sp.eos_id()
-    ids = [s + [eos] for s in sp.encode(sentences)]
-    out: list[list[Edit]] = [[] for _ in sentences]
-    todo = [i for i, s in enumerate(ids) if len(s) <= MAX_SOURCE_TOKENS and sentences[i].strip()]
-    for batch in _batches([len(ids[i]) for i in todo], batch_size):
-        rows = [todo[b] for b in batch]
-        for i, steps in zip(rows, backend.generate([ids[i] for i in rows])):
-            segments, scores, cur, low = [], [], [], 1.0
-            for tok, p in [*steps, (sep_id, 1.0)]:
-                if tok == sep_id:
-                    if cur:
-                        segments.append(sp.decode(cur))
-                        scores.append(low)
-                    cur, low = [], 1.0
-                else:
-                    cur.append(tok)
-                    low = min(low, p)
-            out[i] = parse(sentences[i], segments, scores)
+) -> list[Tags]:
+    """The model's proposal for each word of each sentence, in length-sorted batches."""
+    encoded = encode(sp, sentences, MAX_TOKENS)
+    out: list[Tags] = [([], [], []) for _ in sentences]
+    todo = [i for i, (_, firsts) in enumerate(encoded) if firsts]
+    if progress and len(todo) < len(sentences):
+        progress(len(sentences) - len(todo))
+    order = sorted(todo, key=lambda i: (len(encoded[i][0]), i))
+    for b in range(0, len(order), batch_size):
+        rows = order[b : b + batch_size]
+        for i, tags in zip(rows, backend.tag([encoded[i][0] for i in rows], [encoded[i][1] for i in rows])):
+            out[i] = tags
         if progress:
             progress(len(rows))
     return out
+
+
+def edit_sentences(
+    backend: TorchBackend | OnnxBackend,
+    sp,
+    decider: Decider,
+    sentences: Sequence[str],
+    batch_size: int = 32,
+    min_confidence: float = 0.5,
+    progress: Callable[[int], None] | None = None,
+) -> list[list[Edit]]:
+    """The edits for each sentence that are at least ``min_confidence`` likely."""
+    tagged = tag_sentences(backend, sp, sentences, batch_size, progress)
+    return [decider.edits(s, tags, min_confidence) for s, tags in zip(sentences, tagged)]

@@ -13,16 +13,19 @@ from typing import overload
 from restore.edits import Edit, apply
 from restore.segment import split
 
-SETTINGS_FILE = "restore.json"  # in the model folder: {"min_confidence": float}
+SETTINGS_FILE = "restore.json"  # in the model folder: {"weights": [...], "bias": float, "min_confidence": float}
+PHRASES_FILE = "phrases.tsv.xz"
+BIGRAMS_FILE = "bigrams.tsv.xz"
 
 
 def default_model() -> Path:
     """The shipped model: next to the package in a checkout or editable install."""
-    return Path(__file__).resolve().parent.parent / "models" / "restore-t5-edits"
+    return Path(__file__).resolve().parent.parent / "models" / "restore-t5-tagger"
 
 
 class Restorer:
-    """Restore spun English with a seq2seq model that writes edits.
+    """Restore spun English: a T5 tagger flags spun words, counted phrase pairs and a bigram model of clean
+    text propose and judge replacements, and only likely edits are made.
 
     >>> r = Restorer()                       # the bundled model
     >>> r.restore("Washington's best diplomat ...")
@@ -37,17 +40,29 @@ class Restorer:
     ) -> None:
         import sentencepiece as spm
 
+        from restore.candidates import FEATURES, Decider
         from restore.engine import load_backend
+        from restore.phrases import BigramLM, PhraseTable
 
         path = Path(model) if model is not None else default_model()
-        if not (path / "config.json").is_file() or not (path / "spiece.model").is_file():
-            raise FileNotFoundError(f"{path}: not a restore model folder (needs config.json and spiece.model)")
+        needed = ["config.json", "spiece.model", SETTINGS_FILE, PHRASES_FILE, BIGRAMS_FILE]
+        missing = [name for name in needed if not (path / name).is_file()]
+        if missing:
+            raise FileNotFoundError(f"{path}: not a restore model folder (missing {', '.join(missing)})")
         self.path = path
         self.backend = load_backend(path, engine)
         self.sp = spm.SentencePieceProcessor(model_file=str(path / "spiece.model"))
-        settings_file = path / SETTINGS_FILE
-        settings = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
-        self.min_confidence = min_confidence if min_confidence is not None else settings.get("min_confidence", 0.0)
+        settings = json.loads((path / SETTINGS_FILE).read_text())
+        if len(settings["weights"]) != len(FEATURES):
+            raise ValueError(f"{path / SETTINGS_FILE}: {len(settings['weights'])} weights for {len(FEATURES)} features")
+        self.decider = Decider(
+            self.backend.phrases,
+            PhraseTable.load(path / PHRASES_FILE),
+            BigramLM.load(path / BIGRAMS_FILE),
+            settings["weights"],
+            settings["bias"],
+        )
+        self.min_confidence = min_confidence if min_confidence is not None else settings["min_confidence"]
         self.batch_size = batch_size
 
     def explain(
@@ -61,17 +76,19 @@ class Restorer:
         sentences = [docs[d][s:e] for d, s, e in spans]
         bar = _progress(len(sentences), show_progress_bar)
         found = edit_sentences(
-            self.backend, self.sp, sentences, batch_size or self.batch_size, progress=bar.update if bar else None
+            self.backend,
+            self.sp,
+            self.decider,
+            sentences,
+            batch_size or self.batch_size,
+            self.min_confidence,
+            progress=bar.update if bar else None,
         )
         if bar:
             bar.close()
         out: list[list[Edit]] = [[] for _ in docs]
         for (d, s, _), edits in zip(spans, found):
-            out[d] += [
-                Edit(s + x.start, s + x.end, x.before, x.after, x.score)
-                for x in edits
-                if x.score >= self.min_confidence
-            ]
+            out[d] += [Edit(s + x.start, s + x.end, x.before, x.after, x.score) for x in edits]
         return out[0] if single else out
 
     @overload

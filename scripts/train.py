@@ -1,14 +1,15 @@
-"""Train the restorer: a small T5 that reads a spun sentence and writes only the edits that undo it.
+"""Train the restorer: a small T5 encoder that tags each word of a spun sentence KEEP, DELETE or
+REPLACE by a phrase from a vocabulary learned from the training pairs (LaserTagger style).
 
-    python scripts/train.py --data data/pairs --run ~/.cache/restore/runs/t5-edits      # resumes if the run exists
-    nohup python scripts/train.py ... > train.log 2>&1 &                                # in the background
-    python scripts/train.py --run ~/.cache/restore/runs/t5-edits --export models/restore-t5-edits
+    python scripts/train.py --data data/pairs --run ~/.cache/restore/runs/t5-tagger   # resumes if the run exists
+    nohup python scripts/train.py ... > train.log 2>&1 &                               # in the background
+    python scripts/train.py --run ~/.cache/restore/runs/t5-tagger --export models/restore-t5-tagger
 
-Everything is in this file (nanoGPT style): config on top, a SentencePiece tokenizer trained on the
-first run, length-bucketed batches, bf16 autocast on CPU, a checkpoint every ``save_every`` steps (the
-last ``keep`` are kept for averaging), dev loss and dev BLEU in the log. ``--export`` averages the last
-checkpoints and writes a Hugging Face folder in fp16, a CTranslate2 int8 copy of it, and the edit
-confidence threshold tuned on dev.
+Everything is in this file (nanoGPT style): config on top, a SentencePiece tokenizer (trained on the
+first run, or taken with the encoder weights from ``--init MODEL``), the phrase vocabulary, length-bucketed
+batches, bf16 autocast on CPU, a checkpoint every ``SAVE_EVERY`` steps (the last ``KEEP`` are kept for
+averaging), dev tag recall and dev BLEU in the log. ``--export`` averages the last checkpoints, writes
+a Hugging Face folder in fp16, an ONNX int8 copy of it, and the edit-confidence threshold tuned on dev.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import json
 import math
 import random
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
 
-from restore.edits import SEP, TO, diff, serialize
+from restore.edits import diff
+from restore.tags import IGNORE, KEEP, encode, labels, phrase_key
 
 # ---- config -------------------------------------------------------------------------------------
 CONFIG = dict(
@@ -30,26 +33,29 @@ CONFIG = dict(
     d_model=256,
     d_kv=64,
     d_ff=1024,
-    num_layers=6,  # encoder: it has to spot the odd word in context
-    num_decoder_layers=3,  # decoder: writes a few short edits
+    num_layers=6,
+    num_decoder_layers=0,
     num_heads=4,
     dropout_rate=0.0,
+    classifier_dropout=0.0,
     feed_forward_proj="relu",
+    is_encoder_decoder=False,
 )
+MIN_PHRASE_COUNT = 3  # a replacement seen fewer times in training is not a label
 BATCH_SIZE = 64
-LR = 1.5e-3
-WARMUP = 400
-MAX_SOURCE_TOKENS = 96
-MAX_TARGET_TOKENS = 64
+LR = 1e-3
+WARMUP = 300
+MAX_TOKENS = 128
 EVAL_EVERY = 500
 SAVE_EVERY = 500
-KEEP = 5
+KEEP_CHECKPOINTS = 5
 DEV_SIZE = 400
 THREADS = 2
 SEED = 0
+MAX_CLEAN_DAMAGE = 0.005  # share of the words of clean dev sentences the shipped settings may change
 
 
-# ---- tokenizer ----------------------------------------------------------------------------------
+# ---- tokenizer and phrase vocabulary ------------------------------------------------------------
 def train_tokenizer(rows: list[dict], prefix: Path) -> None:
     """Unigram SentencePiece with byte fallback (no character is ever unknown) and no normalisation."""
     import sentencepiece as spm
@@ -64,7 +70,6 @@ def train_tokenizer(rows: list[dict], prefix: Path) -> None:
         normalization_rule_name="identity",
         remove_extra_whitespaces=False,
         split_digits=True,
-        user_defined_symbols=[TO, SEP],
         pad_id=0,
         eos_id=1,
         unk_id=2,
@@ -78,9 +83,16 @@ def train_tokenizer(rows: list[dict], prefix: Path) -> None:
     )
 
 
-def load_split(data: Path, name: str, sp, limit: int | None = None) -> tuple[list[dict], list]:
-    """Rows of one split (``datasets`` caches the tokenised form) and their (source ids, target ids),
-    targets being the serialised edits then EOS; pairs over the length limits are left out."""
+def phrase_vocabulary(rows: list[dict]) -> list[str]:
+    """Replacement phrases seen at least MIN_PHRASE_COUNT times, commonest first."""
+    counts = Counter(
+        phrase_key(e.before, e.after) for r in rows if not r["clean"] for e in diff(r["spun"], r["original"])
+    )
+    return [p for p, n in counts.most_common() if n >= MIN_PHRASE_COUNT]
+
+
+def load_split(data: Path, name: str, sp, index: dict[str, int], limit: int | None = None) -> tuple[list[dict], list]:
+    """Rows of one split (``datasets`` caches the encoded form) and their (token ids, label per token)."""
     from datasets import load_dataset
 
     ds = load_dataset("json", data_files=str(data / f"{name}.jsonl"), split="train")
@@ -88,16 +100,21 @@ def load_split(data: Path, name: str, sp, limit: int | None = None) -> tuple[lis
         ds = ds.select(range(min(limit, len(ds))))
 
     def tokenise(batch: dict) -> dict:
-        targets = [serialize(diff(s, o)) for s, o in zip(batch["spun"], batch["original"])]
-        return {"src": sp.encode(batch["spun"]), "tgt": sp.encode(targets)}
+        ids, tags = [], []
+        for (tokens, firsts), s, o in zip(encode(sp, batch["spun"], MAX_TOKENS), batch["spun"], batch["original"]):
+            per_word = labels(s, o, index)
+            row = [IGNORE] * len(tokens)
+            for f, t in zip(firsts, per_word):
+                row[f] = t
+            ids.append(tokens)
+            tags.append(row)
+        return {"ids": ids, "tags": tags}
 
-    ds = ds.map(tokenise, batched=True, batch_size=2000, desc=f"tokenising {name}")
-    pairs = [
-        (s + [1], t + [1])
-        for s, t in zip(ds["src"], ds["tgt"])
-        if len(s) < MAX_SOURCE_TOKENS and len(t) < MAX_TARGET_TOKENS
-    ]
-    return ds.remove_columns(["src", "tgt"]).to_list(), pairs
+    ds = ds.map(
+        tokenise, batched=True, batch_size=2000, desc=f"encoding {name}", new_fingerprint=f"{name}-{len(index)}"
+    )
+    pairs = list(zip(ds["ids"], ds["tags"]))
+    return ds.remove_columns(["ids", "tags"]).to_list(), pairs
 
 
 def batches(pairs: list, rng: random.Random):
@@ -114,14 +131,22 @@ def batches(pairs: list, rng: random.Random):
         yield from chunk
 
 
-def collate(batch: list) -> dict[str, torch.Tensor]:
-    n_src, n_tgt = max(len(s) for s, _ in batch), max(len(t) for _, t in batch)
-    ids = torch.zeros(len(batch), n_src, dtype=torch.long)
-    labels = torch.full((len(batch), n_tgt), -100, dtype=torch.long)
+def collate(batch: list) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(ids) for ids, _ in batch)
+    ids = torch.zeros(len(batch), width, dtype=torch.long)
+    tags = torch.full((len(batch), width), IGNORE, dtype=torch.long)
     for i, (s, t) in enumerate(batch):
         ids[i, : len(s)] = torch.tensor(s)
-        labels[i, : len(t)] = torch.tensor(t)
-    return {"input_ids": ids, "attention_mask": (ids != 0).long(), "labels": labels}
+        tags[i, : len(t)] = torch.tensor(t)
+    return ids, tags
+
+
+def loss_and_logits(model, ids: torch.Tensor, tags: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy over the labelled tokens only (the head never runs on the rest)."""
+    hidden = model.transformer(input_ids=ids, attention_mask=ids != 0).last_hidden_state
+    mask = tags != IGNORE
+    logits = model.classifier(hidden[mask]).float()
+    return torch.nn.functional.cross_entropy(logits, tags[mask]), logits
 
 
 # ---- evaluation ---------------------------------------------------------------------------------
@@ -130,20 +155,28 @@ def dev_scores(model, sp, dev_rows: list[dict], dev_pairs: list) -> dict[str, fl
     import sacrebleu
 
     from restore.edits import apply
-    from restore.engine import TorchBackend, edit_sentences
+    from restore.engine import TorchBackend, tag_sentences
+    from restore.tags import decode
 
     model.eval()
-    losses = []
+    losses, changed, right = [], 0, 0
     for i in range(0, len(dev_pairs), BATCH_SIZE):
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            losses.append(model(**collate(dev_pairs[i : i + BATCH_SIZE])).loss.item())
+        ids, tags = collate(dev_pairs[i : i + BATCH_SIZE])
+        loss, logits = loss_and_logits(model, ids, tags)
+        gold = tags[tags != IGNORE]
+        losses.append(loss.item())
+        changed += int((gold != KEEP).sum())
+        right += int(((logits.argmax(-1) == gold) & (gold != KEEP)).sum())
     spun = [r["spun"] for r in dev_rows]
-    hyp = [apply(s, es) for s, es in zip(spun, edit_sentences(TorchBackend(model), sp, spun, BATCH_SIZE))]
+    backend = TorchBackend(model)
+    tagged = tag_sentences(backend, sp, spun, BATCH_SIZE)
+    hyp = [apply(s, decode(s, labels, probs, backend.phrases, 0.5)) for s, (labels, probs, _) in zip(spun, tagged)]
     refs = [[r["original"] for r in dev_rows]]
     model.train()
     return {
         "dev_loss": sum(losses) / len(losses),
-        "dev_bleu": sacrebleu.corpus_bleu(hyp, refs).score,
+        "dev_recall_changed_tags": right / max(changed, 1),
+        "dev_bleu_tagger_alone": sacrebleu.corpus_bleu(hyp, refs).score,
         "dev_bleu_input": sacrebleu.corpus_bleu(spun, refs).score,
     }
 
@@ -152,95 +185,152 @@ def dev_scores(model, sp, dev_rows: list[dict], dev_pairs: list) -> dict[str, fl
 def save(run: Path, model, opt, step: int) -> None:
     from safetensors.torch import save_model
 
-    save_model(model, str(run / f"weights-{step:07d}.safetensors"))  # tied embeddings stored once
+    save_model(model, str(run / f"weights-{step:07d}.safetensors"))
     tmp = run / "state.pt.tmp"
     torch.save({"step": step, "opt": opt.state_dict(), "model": model.state_dict()}, tmp)
     tmp.replace(run / "state.pt")
-    for old in sorted(run.glob("weights-*.safetensors"))[:-KEEP]:
+    for old in sorted(run.glob("weights-*.safetensors"))[:-KEEP_CHECKPOINTS]:
         old.unlink()
 
 
-def tune_threshold(model_dir: Path, dev: Path, max_clean_damage: float) -> float:
-    """The edit-confidence threshold with the most BLEU on dev whose clean-text damage stays under the cap."""
-    import sacrebleu
+def warm_start(model, init: Path) -> None:
+    """Take the token embeddings and encoder of another T5 built on the same tokenizer."""
+    from safetensors.torch import load_file
 
-    from restore.edits import apply
-    from restore.engine import edit_sentences
-    from restore.restorer import Restorer
+    state = load_file(init / "model.safetensors")
+    mine = {"transformer.shared.weight": state["shared.weight"].float()}
+    mine.update({f"transformer.{k}": v.float() for k, v in state.items() if k.startswith("encoder.")})
+    missing, _ = model.load_state_dict(mine, strict=False)
+    print(f"warm start from {init}: {len(mine)} tensors; new: {[k for k in missing if 'classifier' in k]}", flush=True)
+
+
+def fit_decider(out: Path, data: Path) -> dict:
+    """Count the phrase table and bigram model on train, then fit the candidate weights on the first half
+    of dev and pick on the second half the confidence with the most BLEU that keeps clean-text damage
+    under MAX_CLEAN_DAMAGE."""
+    import sacrebleu
+    import sentencepiece as spm
+
+    from restore.candidates import fit, propose
+    from restore.edits import apply, diff
+    from restore.engine import load_backend, tag_sentences
+    from restore.phrases import BigramLM, PhraseTable
+    from restore.restorer import BIGRAMS_FILE, PHRASES_FILE
     from restore_eval.bench import words_changed
 
-    with dev.open(encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f][DEV_SIZE : DEV_SIZE + 2000]  # not the rows logged in training
-    r = Restorer(model_dir, engine="torch")
-    found = edit_sentences(r.backend, r.sp, [x["spun"] for x in rows], BATCH_SIZE)
-    clean_words = sum(len(x["original"].split()) for x in rows if x["clean"])
+    def read(name: str) -> list[dict]:
+        with (data / name).open(encoding="utf-8") as f:
+            return [json.loads(line) for line in f]
+
+    t0 = time.time()
+    train = read("train.jsonl")
+    table = PhraseTable.build((r["spun"], r["original"]) for r in train if not r["clean"])
+    table.save(out / PHRASES_FILE)
+    lm = BigramLM.build(r["original"] for r in train)
+    lm.save(out / BIGRAMS_FILE)
+    del train
+    print(f"{len(table.entries)} spun n-grams, {len(lm.bigrams)} bigrams, {time.time() - t0:.0f}s", flush=True)
+
+    dev = read("dev.jsonl")
+    backend = load_backend(out)
+    sp = spm.SentencePieceProcessor(model_file=str(out / "spiece.model"))
+    spun = [r["spun"] for r in dev]
+    tagged = tag_sentences(backend, sp, spun, BATCH_SIZE)
+    cands = [propose(s, t, backend.phrases, table, lm) for s, t in zip(spun, tagged)]
+    half = len(dev) // 2
+    x, y = [], []
+    for r, cs in zip(dev[:half], cands[:half]):
+        gold = {(e.start, e.end, e.after) for e in diff(r["spun"], r["original"])}
+        x += [c.features for c in cs]
+        y += [int((c.edit.start, c.edit.end, c.edit.after) in gold) for c in cs]
+    weights, bias = fit(x, y)
+    print(f"fitted on {len(y)} candidates ({sum(y)} right): weights {[round(w, 3) for w in weights]}, bias {bias:.3f}")
+
+    from restore.candidates import choose
+
+    rows = dev[half:]
+    refs = [[r["original"] for r in rows]]
+    clean_words = sum(len(r["original"].split()) for r in rows if r["clean"])
     best = (-1.0, 1.0)
-    for t in [i / 20 for i in range(20)]:
-        hyp = [apply(x["spun"], [e for e in es if e.score >= t]) for x, es in zip(rows, found)]
-        bleu = sacrebleu.corpus_bleu(hyp, [[x["original"] for x in rows]]).score
-        damage = sum(words_changed(x["original"], h) for x, h in zip(rows, hyp) if x["clean"]) / clean_words
-        print(f"min_confidence {t:.2f}: dev BLEU {bleu:.2f}, clean words changed {100 * damage:.2f}%")
-        if damage <= max_clean_damage and bleu > best[0]:
+    for t in [i / 20 for i in range(2, 20)]:
+        hyp = [apply(r["spun"], choose(cs, weights, bias, t)) for r, cs in zip(rows, cands[half:])]
+        bleu = sacrebleu.corpus_bleu(hyp, refs).score
+        damage = sum(words_changed(r["original"], h) for r, h in zip(rows, hyp) if r["clean"]) / clean_words
+        print(f"min_confidence {t:.2f}: dev BLEU {bleu:.2f}, clean words changed {100 * damage:.2f}%", flush=True)
+        if damage <= MAX_CLEAN_DAMAGE and bleu > best[0]:
             best = (bleu, t)
-    return best[1]
+    print(f"dev BLEU of the input {sacrebleu.corpus_bleu([r['spun'] for r in rows], refs).score:.2f}")
+    return {"weights": weights, "bias": bias, "min_confidence": best[1]}
 
 
-def export(run: Path, out: Path, average: int, dev: Path) -> None:
-    """Average the last ``average`` checkpoints, write a from_pretrained-ready fp16 folder, tune its threshold."""
+def export(run: Path, out: Path, average: int, data: Path) -> None:
+    """Average the last ``average`` checkpoints, write a from_pretrained-ready fp16 folder with an ONNX
+    int8 copy, count the phrase table and bigram model, and fit how candidates are chosen."""
     import shutil
 
     from safetensors.torch import load_file
-    from transformers import T5Config, T5ForConditionalGeneration
+    from transformers import T5Config, T5ForTokenClassification
 
+    from restore.engine import export_onnx
     from restore.restorer import SETTINGS_FILE
 
     paths = sorted(run.glob("weights-*.safetensors"))[-average:]
     states = [load_file(p) for p in paths]
     avg = {k: sum(s[k].float() for s in states) / len(states) for k in states[0]}
-    model = T5ForConditionalGeneration(T5Config.from_pretrained(run))
+    model = T5ForTokenClassification(T5Config.from_pretrained(run))
     model.load_state_dict(avg, strict=False)  # tied embeddings are stored once
     model.half().save_pretrained(out)
     shutil.copy(run / "spiece.model", out / "spiece.model")
     print(f"exported the average of {[p.name for p in paths]} to {out}")
-    from restore.engine import convert_to_ct2
-
-    print(f"CTranslate2 int8 copy: {convert_to_ct2(out)}")
-    threshold = tune_threshold(out, dev, max_clean_damage=0.005)
-    (out / SETTINGS_FILE).write_text(json.dumps({"min_confidence": threshold}) + "\n")
-    print(f"min_confidence = {threshold}")
+    print(f"ONNX int8 copy: {export_onnx(out)}", flush=True)
+    settings = fit_decider(out, data)
+    (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n")
+    print(f"min_confidence = {settings['min_confidence']}")
 
 
 # ---- main ---------------------------------------------------------------------------------------
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("data/pairs"))
-    ap.add_argument("--run", type=Path, default=Path.home() / ".cache/restore/runs/t5-edits")
+    ap.add_argument("--run", type=Path, default=Path.home() / ".cache/restore/runs/t5-tagger")
+    ap.add_argument("--init", type=Path, help="a T5 model folder whose tokenizer and encoder to start from")
     ap.add_argument("--max-steps", type=int, default=1_000_000)
     ap.add_argument("--max-hours", type=float, default=100.0)
     ap.add_argument("--export", type=Path, help="write the averaged model here and exit")
     ap.add_argument("--average", type=int, default=3)
     args = ap.parse_args()
     if args.export:
-        return export(args.run, args.export, args.average, args.data / "dev.jsonl")
+        return export(args.run, args.export, args.average, args.data)
+
+    import shutil
 
     import sentencepiece as spm
-    from transformers import T5Config, T5ForConditionalGeneration
+    from transformers import T5Config, T5ForTokenClassification
 
     torch.set_num_threads(THREADS)
     torch.manual_seed(SEED)
     args.run.mkdir(parents=True, exist_ok=True)
-    if not (args.run / "spiece.model").exists():
-        with (args.data / "train.jsonl").open(encoding="utf-8") as f:
-            train_tokenizer([json.loads(line) for line in f], args.run / "spiece")
-    sp = spm.SentencePieceProcessor(model_file=str(args.run / "spiece.model"))
     t0 = time.time()
-    _, pairs = load_split(args.data, "train", sp)
-    dev_rows, dev_pairs = load_split(args.data, "dev", sp, limit=DEV_SIZE)
-    print(f"{len(pairs)} train pairs, {len(dev_rows)} dev, encoded in {time.time() - t0:.0f}s", flush=True)
+    if not (args.run / "config.json").exists():
+        with (args.data / "train.jsonl").open(encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f]
+        if args.init:
+            shutil.copy(args.init / "spiece.model", args.run / "spiece.model")
+        else:
+            train_tokenizer(rows, args.run / "spiece")
+        phrases = phrase_vocabulary(rows)
+        id2label = {0: "<keep>", 1: "<delete>", **{i + 2: p for i, p in enumerate(phrases)}}
+        config = T5Config(**CONFIG, num_labels=len(id2label), id2label=id2label, pad_token_id=0, eos_token_id=1)
+        config.save_pretrained(args.run)
+        del rows
+    config = T5Config.from_pretrained(args.run)
+    sp = spm.SentencePieceProcessor(model_file=str(args.run / "spiece.model"))
+    index = {config.id2label[i]: i - 2 for i in range(2, config.num_labels)}
+    _, pairs = load_split(args.data, "train", sp, index)
+    dev_rows, dev_pairs = load_split(args.data, "dev", sp, index, limit=DEV_SIZE)
+    print(f"{len(pairs)} train pairs, {len(dev_rows)} dev, {len(index)} phrases, {time.time() - t0:.0f}s", flush=True)
 
-    config = T5Config(**CONFIG, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
-    config.save_pretrained(args.run)
-    model = T5ForConditionalGeneration(config)
+    model = T5ForTokenClassification(config)
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01, betas=(0.9, 0.98))
     step = 0
     if (args.run / "state.pt").exists():
@@ -249,6 +339,8 @@ def main() -> None:
         opt.load_state_dict(state["opt"])
         step = state["step"]
         print(f"resumed at step {step}", flush=True)
+    elif args.init:
+        warm_start(model, args.init)
     resumed_at = step
     print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters", flush=True)
     model.train()
@@ -257,19 +349,19 @@ def main() -> None:
         next(stream)
     start, seen, loss_sum = time.time(), 0, 0.0
     while step < args.max_steps and time.time() - start < args.max_hours * 3600:
-        batch = collate(next(stream))
+        ids, tags = collate(next(stream))
         ramp = min(1.0, (step - resumed_at + 1) / WARMUP)  # also after a resume (the optimizer may be new)
         lr = LR * min(ramp, math.sqrt(WARMUP / (step + 1)))  # warm-up, then inverse square root decay
         for group in opt.param_groups:
             group["lr"] = lr
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            loss = model(**batch).loss
+            loss, _ = loss_and_logits(model, ids, tags)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
         step += 1
-        seen += len(batch["input_ids"])
+        seen += len(ids)
         loss_sum += loss.item()
         if step % 50 == 0:
             rate = seen / (time.time() - start) * 3600

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from restore.edits import SEP, TO
+from restore.edits import Edit
 
 CORPUS = (
     """Washington's top diplomat began a visit to Kazakhstan on Tuesday.
@@ -25,10 +25,10 @@ SWAPS = {"best": "top", "sentence": "condemn", "12 months": "year", "financial s
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
-    """A randomly initialised two-layer T5 with a small SentencePiece vocabulary, saved like the real one."""
+    """A randomly initialised two-layer T5 tagger with a small SentencePiece vocabulary, saved like the real one."""
     import sentencepiece as spm
     import torch
-    from transformers import T5Config, T5ForConditionalGeneration
+    from transformers import T5Config, T5ForTokenClassification
 
     folder = tmp_path_factory.mktemp("tiny-model")
     spm.SentencePieceTrainer.train(
@@ -38,7 +38,6 @@ def tiny_model(tmp_path_factory) -> Path:
         byte_fallback=True,
         normalization_rule_name="identity",
         remove_extra_whitespaces=False,
-        user_defined_symbols=[TO, SEP],
         pad_id=0,
         eos_id=1,
         unk_id=2,
@@ -48,12 +47,34 @@ def tiny_model(tmp_path_factory) -> Path:
     )
     torch.manual_seed(0)
     vocab = spm.SentencePieceProcessor(model_file=str(folder / "spiece.model")).get_piece_size()
+    labels = ["<keep>", "<delete>", *SWAPS.values(), "was"]
     config = T5Config(
-        vocab_size=vocab, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=4,
-        pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+        vocab_size=vocab, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=0, num_heads=4,
+        is_encoder_decoder=False, pad_token_id=0, eos_token_id=1, num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
     )  # fmt: skip
-    T5ForConditionalGeneration(config).save_pretrained(folder)
+    T5ForTokenClassification(config).save_pretrained(folder)
+    write_decider_files(folder)
     return folder
+
+
+def write_decider_files(folder: Path) -> None:
+    """What the tagger needs beside it: counts from pairs spun with SWAPS, and fixed weights that trust
+    the phrase table and the bigram context about equally (one weight per feature)."""
+    import json
+
+    from restore.candidates import FEATURES
+    from restore.phrases import BigramLM, PhraseTable
+    from restore.restorer import BIGRAMS_FILE, PHRASES_FILE, SETTINGS_FILE
+
+    originals = CORPUS.splitlines()
+    spun = list(originals)
+    for before, after in SWAPS.items():
+        spun = [re.sub(rf"\b{re.escape(after)}\b", before, s) for s in spun]
+    PhraseTable.build(zip(spun, originals)).save(folder / PHRASES_FILE)
+    BigramLM.build(originals).save(folder / BIGRAMS_FILE)
+    weights = [1.0, 1.0] + [0.0] * (len(FEATURES) - 2)
+    (folder / SETTINGS_FILE).write_text(json.dumps({"weights": weights, "bias": 0.0, "min_confidence": 0.5}))
 
 
 @pytest.fixture(scope="session")
@@ -64,14 +85,12 @@ def tiny_restorer(tiny_model):
     return Restorer(tiny_model)
 
 
-def fake_edit_sentences(model, sp, sentences, batch_size=32, progress=None):
-    """Stands in for the model: proposes the SWAPS found in each sentence, as the engine would."""
-    from restore.edits import parse
-
+def fake_edit_sentences(backend, sp, decider, sentences, batch_size=32, min_confidence=0.5, progress=None):
+    """Stands in for the model: proposes the SWAPS found in each sentence, 0.9 sure of each."""
     out = []
     for s in sentences:
-        found = [(m.start(), k) for k in SWAPS for m in re.finditer(rf"\b{re.escape(k)}\b", s)]
-        out.append(parse(s, [f"{k} {TO} {SWAPS[k]}" for _, k in sorted(found)], [0.9] * len(found)))
+        found = sorted((m.start(), m.end(), k) for k in SWAPS for m in re.finditer(rf"\b{re.escape(k)}\b", s))
+        out.append([Edit(a, b, k, SWAPS[k], 0.9) for a, b, k in found if min_confidence <= 0.9])
         if progress:
             progress(1)
     return out

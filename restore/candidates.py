@@ -1,0 +1,142 @@
+"""Deciding the edits: candidates from the phrase table and the tagger, scored by a logistic model.
+
+For every word, the longest spun n-gram the table knows starting there proposes its commonest
+originals, and the tagger proposes its own replacement. Each candidate gets a few features (how often
+the n-gram was an edit in training, how sure the tagger is the word should change, whether the clean
+text bigram model prefers the replacement between its neighbours, ...) and a probability from a logistic
+model fitted on dev pairs. Candidates at least ``min_confidence`` likely are applied, best first, never
+overlapping: everything else is left alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from restore.edits import Edit, words
+from restore.phrases import MAX_N, BigramLM, PhraseTable
+from restore.tags import decode
+
+FEATURES = (
+    "context_gain",  # bigram log-probability with the replacement minus with the spun words
+    "log_edit_rate",  # log share of the n-gram's occurrences in spun training text that were this edit
+    "log_change_prob",  # log (1 - the tagger's probability of keeping the first word)
+    "log_keep_prob",
+    "log_count",  # log times the table saw this edit (0 for the tagger's own proposals)
+    "words",  # n-gram length
+    "from_tagger",  # the tagger proposed exactly this replacement ...
+    "tagger_prob",  # ... with this probability
+)
+TAGGER_FLOOR = 0.2  # the tagger's own proposals below this are not candidates
+
+
+@dataclass
+class Decider:
+    """What turns the tagger's output into edits: the label phrases, the counts, the fitted weights."""
+
+    phrases: Sequence[str]
+    table: PhraseTable
+    lm: BigramLM
+    weights: Sequence[float]
+    bias: float
+
+    def edits(self, text: str, tags: tuple[list[int], list[float], list[float]], min_confidence: float) -> list[Edit]:
+        return choose(propose(text, tags, self.phrases, self.table, self.lm), self.weights, self.bias, min_confidence)
+
+
+@dataclass
+class Candidate:
+    edit: Edit
+    features: list[float]
+
+
+def _log(x: float) -> float:
+    return math.log(max(x, 1e-6))
+
+
+def propose(
+    text: str,
+    tags: tuple[list[int], list[float], list[float]],
+    phrases: Sequence[str],
+    table: PhraseTable,
+    lm: BigramLM,
+) -> list[Candidate]:
+    """The candidate edits of one sentence with their features (order of FEATURES)."""
+    labels, probs, keep = tags
+    spans = words(text)
+    n = min(len(spans), len(keep))
+    tagger = {(e.start, e.end, e.after): e.score for e in decode(text, labels, probs, phrases, TAGGER_FLOOR)}
+    found: dict[tuple[int, int, str], list] = {}
+    starts = {s: i for i, (s, _) in enumerate(spans)}
+    for i in range(n):
+        for k in range(min(MAX_N, n - i), 0, -1):
+            gram = text[spans[i][0] : spans[i + k - 1][1]]
+            entry = table.lookup(gram, sentence_start=i == 0)
+            if entry:
+                seen, afters = entry
+                for after, count in afters:
+                    found[(spans[i][0], spans[i + k - 1][1], after)] = [i, k, count / seen, count]
+                break
+    for (start, end, after), _ in tagger.items():
+        if (start, end, after) not in found and start in starts:
+            i = starts[start]
+            k = sum(1 for _, e in spans[i:] if e <= end)
+            found[(start, end, after)] = [i, k, 0.0, 0]
+    out = []
+    for (start, end, after), (i, k, rate, count) in found.items():
+        before = text[start:end]
+        if before == after:
+            continue
+        left = text[spans[i - 1][0] : spans[i - 1][1]].lower() if i > 0 else "<s>"
+        right = text[spans[i + k][0] : spans[i + k][1]].lower() if i + k < len(spans) else "</s>"
+        gain = lm.score(left, after, right) - lm.score(left, before, right)
+        p_keep = keep[i] if i < len(keep) else 1.0
+        t = tagger.get((start, end, after))
+        features = [
+            gain,
+            _log(rate),
+            _log(1 - p_keep),
+            _log(p_keep),
+            math.log(count) if count else 0.0,
+            float(k),
+            float(t is not None),
+            t or 0.0,
+        ]
+        out.append(Candidate(Edit(start, end, before, after), features))
+    return out
+
+
+def probability(features: Sequence[float], weights: Sequence[float], bias: float) -> float:
+    z = bias + sum(w * f for w, f in zip(weights, features))
+    return 1 / (1 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+def choose(candidates: list[Candidate], weights: Sequence[float], bias: float, min_confidence: float) -> list[Edit]:
+    """The likeliest non-overlapping candidates at least ``min_confidence`` likely, in text order."""
+    scored = [(probability(c.features, weights, bias), c.edit) for c in candidates]
+    chosen: list[Edit] = []
+    for p, e in sorted(scored, key=lambda x: (-x[0], x[1].start)):
+        if p < min_confidence:
+            break
+        if all(e.end <= c.start or e.start >= c.end for c in chosen):
+            chosen.append(Edit(e.start, e.end, e.before, e.after, p))
+    return sorted(chosen, key=lambda e: e.start)
+
+
+def fit(
+    features: list[list[float]], targets: list[int], steps: int = 3000, l2: float = 1e-3
+) -> tuple[list[float], float]:
+    """Logistic regression by gradient descent on standardised features; weights for the raw features."""
+    import numpy as np
+
+    x, y = np.asarray(features, dtype=float), np.asarray(targets, dtype=float)
+    mean, std = x.mean(0), x.std(0) + 1e-9
+    z = (x - mean) / std
+    w, b = np.zeros(z.shape[1]), 0.0
+    for _ in range(steps):
+        g = 1 / (1 + np.exp(-(z @ w + b))) - y
+        w -= 0.5 * (z.T @ g / len(y) + l2 * w)
+        b -= 0.5 * g.mean()
+    raw = w / std
+    return raw.tolist(), float(b - (raw * mean).sum())

@@ -1,0 +1,140 @@
+"""What spinners did, counted from training pairs: each spun word n-gram, how often it was an edit, and
+the originals it replaced most often; plus a bigram model of clean text to judge a replacement in context.
+
+Both are plain counts, built by ``scripts/train.py --export`` from the training split and stored in the
+model folder (``phrases.tsv.xz``, ``bigrams.tsv.xz``).
+"""
+
+from __future__ import annotations
+
+import lzma
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from restore.edits import diff, words
+
+MAX_N = 5  # longest spun n-gram looked up
+TOP = 3  # originals kept per n-gram
+BACKOFF = 0.4  # stupid backoff weight of the unigram estimate
+
+
+def _lower_initial(text: str) -> str:
+    """A capitalised (not all-caps) word's first letter lowercased: "Best" -> "best", "NATO" stays."""
+    return text[0].lower() + text[1:] if text[:1].isupper() and not text[:2].isupper() else text
+
+
+def _fold(before: str, after: str) -> tuple[str, str]:
+    """Sentence-initial case folded out of an edit, so "Best"/"best" share counts."""
+    if before[:1].isupper() and after[:1].isupper() and not before[:2].isupper():
+        return _lower_initial(before), _lower_initial(after)
+    return before, after
+
+
+class PhraseTable:
+    """spun n-gram -> (times seen in spun text, [(original, times it replaced the n-gram)], commonest first)."""
+
+    def __init__(self, entries: dict[str, tuple[int, list[tuple[str, int]]]]) -> None:
+        self.entries = entries
+
+    @classmethod
+    def build(cls, pairs: Iterable[tuple[str, str]], min_count: int = 2) -> PhraseTable:
+        pairs = list(pairs)
+        edits: dict[str, Counter] = defaultdict(Counter)
+        for spun, original in pairs:
+            for e in diff(spun, original):
+                if e.before.count(" ") < MAX_N:
+                    before, after = _fold(e.before, e.after)
+                    edits[before][after] += 1
+        edits = {g: c for g, c in edits.items() if sum(c.values()) >= min_count}
+        seen: Counter = Counter()
+        for spun, _ in pairs:
+            spans = words(spun)
+            for i in range(len(spans)):
+                for n in range(1, min(MAX_N, len(spans) - i) + 1):
+                    gram = spun[spans[i][0] : spans[i + n - 1][1]]
+                    gram = _lower_initial(gram) if i == 0 else gram
+                    if gram in edits:
+                        seen[gram] += 1
+        return cls({g: (max(seen[g], 1), c.most_common(TOP)) for g, c in edits.items()})
+
+    def lookup(self, gram: str, sentence_start: bool = False) -> tuple[int, list[tuple[str, int]]] | None:
+        """(times seen, originals) for a spun n-gram; at a sentence start a capitalised one falls back to
+        its lowercase entry (mid-sentence, a capital marks a name: no fallback)."""
+        if gram in self.entries:
+            return self.entries[gram]
+        folded = _lower_initial(gram)
+        if sentence_start and folded != gram and folded in self.entries:
+            seen, afters = self.entries[folded]
+            return seen, [(a[:1].upper() + a[1:], c) for a, c in afters]
+        return None
+
+    def save(self, path: Path) -> None:
+        with lzma.open(path, "wt", encoding="utf-8") as f:
+            for gram, (seen, afters) in sorted(self.entries.items()):
+                f.write("\t".join([gram, str(seen), *(f"{a}\t{c}" for a, c in afters)]) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> PhraseTable:
+        entries = {}
+        with lzma.open(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                gram, seen, *rest = line.rstrip("\n").split("\t")
+                entries[gram] = (int(seen), [(rest[k], int(rest[k + 1])) for k in range(0, len(rest), 2)])
+        return cls(entries)
+
+
+class BigramLM:
+    """Lowercased word bigram counts of clean text with stupid backoff: is "top diplomat" likelier than
+    "best diplomat" between these neighbours?"""
+
+    def __init__(self, unigrams: dict[str, int], bigrams: dict[str, int]) -> None:
+        self.unigrams, self.bigrams = unigrams, bigrams
+        self.total = sum(unigrams.values())
+
+    @staticmethod
+    def tokens(text: str) -> list[str]:
+        return [text[s:e].lower() for s, e in words(text)]
+
+    @classmethod
+    def build(cls, sentences: Iterable[str], min_count: int = 2) -> BigramLM:
+        uni: Counter = Counter()
+        bi: Counter = Counter()
+        for s in sentences:
+            w = ["<s>", *cls.tokens(s), "</s>"]
+            uni.update(w)
+            bi.update(f"{a} {b}" for a, b in zip(w, w[1:]))
+        return cls(dict(uni), {k: v for k, v in bi.items() if v >= min_count})
+
+    def logprob(self, a: str, b: str) -> float:
+        count = self.bigrams.get(f"{a} {b}")
+        if count:
+            return math.log(count / self.unigrams[a])
+        return math.log(BACKOFF * (self.unigrams.get(b, 0) + 0.5) / self.total)
+
+    def score(self, left: str, middle: str, right: str) -> float:
+        """Log-probability of the bigrams from ``left`` through the words of ``middle`` to ``right``."""
+        w = [left, *self.tokens(middle), right]
+        return sum(self.logprob(a, b) for a, b in zip(w, w[1:]))
+
+    def save(self, path: Path) -> None:
+        with lzma.open(path, "wt", encoding="utf-8") as f:
+            for k, v in sorted(self.unigrams.items()):
+                f.write(f"{k}\t{v}\n")
+            f.write("\n")
+            for k, v in sorted(self.bigrams.items()):
+                f.write(f"{k}\t{v}\n")
+
+    @classmethod
+    def load(cls, path: Path) -> BigramLM:
+        tables: list[dict[str, int]] = [{}, {}]
+        part = 0
+        with lzma.open(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                if line == "\n":
+                    part = 1
+                    continue
+                key, count = line.rstrip("\n").rsplit("\t", 1)
+                tables[part][key] = int(count)
+        return cls(*tables)

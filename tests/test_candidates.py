@@ -1,0 +1,62 @@
+"""The phrase table, the bigram model and the choice of edits: counts and context decide, nothing else."""
+
+import pytest
+
+from restore.candidates import FEATURES, Candidate, choose, fit, probability, propose
+from restore.edits import Edit
+from restore.phrases import BigramLM, PhraseTable
+
+PAIRS = [
+    ("Washington's best diplomat arrived.", "Washington's top diplomat arrived."),
+    ("Best diplomat in town.", "Top diplomat in town."),
+    ("The best food is here.", "The best food is here."),
+    ("He will sentence the invasion.", "He will condemn the invasion."),
+    ("They sentence the attack.", "They condemn the attack."),
+]
+CLEAN = [o for _, o in PAIRS] * 3
+
+
+def test_phrase_table_counts_edits_and_occurrences_sentence_initial_case_folded(tmp_path):
+    table = PhraseTable.build(PAIRS)
+    assert table.lookup("best") == (3, [("top", 2)])  # seen 3 times, twice an edit ("Best" folded in)
+    assert table.lookup("Best", sentence_start=True) == (3, [("Top", 2)])
+    assert table.lookup("Best") is None  # mid-sentence a capital marks a name
+    table.save(tmp_path / "p.tsv.xz")
+    assert PhraseTable.load(tmp_path / "p.tsv.xz").entries == table.entries
+
+
+def test_bigram_model_prefers_the_clean_wording_in_context(tmp_path):
+    lm = BigramLM.build(CLEAN)
+    assert lm.score("washington's", "top", "diplomat") > lm.score("washington's", "best", "diplomat")
+    lm.save(tmp_path / "b.tsv.xz")
+    again = BigramLM.load(tmp_path / "b.tsv.xz")
+    assert again.score("will", "condemn", "the") == lm.score("will", "condemn", "the")
+
+
+def test_candidates_come_from_the_table_with_one_feature_each():
+    text = "Washington's best diplomat arrived."
+    keep = [1.0, 0.1, 1.0, 1.0]
+    found = propose(
+        text, ([0] * 4, [0.0] * 4, keep), ["<keep>", "<delete>"], PhraseTable.build(PAIRS), BigramLM.build(CLEAN)
+    )
+    assert [(c.edit.start, c.edit.end, c.edit.after) for c in found] == [(13, 17, "top")]
+    assert len(found[0].features) == len(FEATURES) and found[0].features[0] > 0  # the context likes "top"
+
+
+def test_choose_keeps_the_likeliest_of_overlapping_edits_and_drops_unlikely_ones():
+    weights, bias = [1.0], 0.0
+    candidates = [
+        Candidate(Edit(0, 10, "a b", "x"), [2.0]),
+        Candidate(Edit(4, 8, "b", "y"), [3.0]),  # overlaps the first, more likely
+        Candidate(Edit(12, 14, "c", "z"), [-3.0]),  # too unlikely
+    ]
+    chosen = choose(candidates, weights, bias, min_confidence=0.5)
+    assert [(e.after, round(e.score, 3)) for e in chosen] == [("y", round(probability([3.0], weights, bias), 3))]
+
+
+def test_fit_separates_what_it_is_shown():
+    x = [[float(i), 1.0] for i in range(-10, 11)]
+    y = [int(i > 0) for i in range(-10, 11)]
+    w, b = fit(x, y)
+    assert probability([5.0, 1.0], w, b) > 0.9 > 0.1 > probability([-5.0, 1.0], w, b)
+    assert probability([0.5, 1.0], w, b) == pytest.approx(0.5, abs=0.3)
