@@ -29,9 +29,9 @@ ONNX_FILE = "model.onnx"
 Tags = tuple[list[int], list[float], list[float]]  # per word: likeliest label but KEEP, its probability, P(KEEP)
 
 
-def _phrases(config) -> list[str]:
+def _phrases(id2label: dict) -> list[str]:
     """Label ``k + 2`` replaces by ``phrases[k]`` (labels 0 and 1 are KEEP and DELETE)."""
-    return [config.id2label[i] for i in range(2, config.num_labels)]
+    return [id2label[i] for i in range(2, len(id2label))]
 
 
 def _inputs(batch: list[list[int]], firsts: list[list[int]]):
@@ -79,7 +79,7 @@ class TorchBackend:
     name = "torch"
 
     def __init__(self, model) -> None:
-        self.phrases = _phrases(model.config)
+        self.phrases = _phrases(model.config.id2label)
         self.tagger = _tagger(model)
 
     @classmethod
@@ -105,8 +105,9 @@ class OnnxBackend:
     name = "onnx"
 
     def __init__(self, path: Path, threads: int = 0) -> None:
+        import json
+
         import onnxruntime
-        from transformers import T5Config
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
@@ -114,7 +115,8 @@ class OnnxBackend:
         self.session = onnxruntime.InferenceSession(
             str(path / ONNX_DIR / ONNX_FILE), options, providers=["CPUExecutionProvider"]
         )
-        self.phrases = _phrases(T5Config.from_pretrained(path))
+        id2label = json.loads((path / "config.json").read_text(encoding="utf-8"))["id2label"]
+        self.phrases = _phrases({int(k): v for k, v in id2label.items()})  # no transformers: it imports torch
 
     def tag(self, batch: list[list[int]], firsts: list[list[int]]) -> list[Tags]:
         ids, mask, rows, cols = _inputs(batch, firsts)

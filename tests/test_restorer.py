@@ -69,24 +69,42 @@ def test_a_2000_word_sentence_without_punctuation_comes_back_whole(fake_restorer
     assert fake_restorer.restore(text) == text.replace("best", "top")
 
 
-def test_onnx_backend_tags_what_transformers_tags(tiny_model, tmp_path):
+@pytest.fixture(scope="module")
+def onnx_model(tiny_model, tmp_path_factory):
+    """The tiny model with an ONNX copy (fp32: int8 is checked on the real model by restore-bench)."""
     import shutil
 
-    from restore.engine import OnnxBackend, TorchBackend, export_onnx
+    from restore.engine import export_onnx
 
-    folder = tmp_path / "model"
+    folder = tmp_path_factory.mktemp("onnx") / "model"
     shutil.copytree(tiny_model, folder)
-    export_onnx(folder, quantize=False)  # int8 is checked on the real model by restore-bench
-    torch_r, onnx_r = Restorer(folder, engine="torch"), Restorer(folder)
-    assert isinstance(torch_r.backend, TorchBackend) and isinstance(onnx_r.backend, OnnxBackend)
-    sentences = ["The minister said the economic support would continue", "Prices rose by 3% in March", "Ünï 😀"]
+    export_onnx(folder, quantize=False)
+    return folder
+
+
+def test_onnx_backend_tags_what_transformers_tags(onnx_model):
+    from restore.engine import OnnxBackend, TorchBackend
     from restore.tags import encode
 
+    torch_r, onnx_r = Restorer(onnx_model, engine="torch"), Restorer(onnx_model)
+    assert isinstance(torch_r.backend, TorchBackend) and isinstance(onnx_r.backend, OnnxBackend)
+    sentences = ["The minister said the economic support would continue", "Prices rose by 3% in March", "Ünï 😀"]
     ids, firsts = zip(*encode(torch_r.sp, sentences, 64))
     a, b = torch_r.backend.tag(list(ids), list(firsts)), onnx_r.backend.tag(list(ids), list(firsts))
     assert [labels for labels, _, _ in a] == [labels for labels, _, _ in b]
     for (_, p1, k1), (_, p2, k2) in zip(a, b):
         assert p1 == pytest.approx(p2, abs=1e-4) and k1 == pytest.approx(k2, abs=1e-4)
+
+
+def test_the_onnx_engine_never_loads_torch(onnx_model):
+    """torch alone costs ~300 MB of memory and seconds of start-up: the fast path must not import it."""
+    import subprocess
+    import sys
+
+    code = f"import sys; from restore.restorer import Restorer; Restorer({str(onnx_model)!r}).restore('best'); "
+    code += "print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_without_a_converted_copy_the_torch_engine_is_used(tiny_model):
