@@ -20,6 +20,9 @@ from restore.tags import decode
 
 FEATURES = (
     "context_gain",  # bigram log-probability with the replacement minus with the spun words
+    "left_gain",  # ... of the bigram with the left neighbour only
+    "right_gain",  # ... with the right neighbour only
+    "rarity_gain",  # mean unigram log-frequency of the replacement minus of the spun words
     "log_edit_rate",  # log share of the n-gram's occurrences in spun training text that were this edit
     "log_change_prob",  # log (1 - the tagger's probability of keeping the first word)
     "log_keep_prob",
@@ -91,10 +94,19 @@ def propose(
         left = text[spans[i - 1][0] : spans[i - 1][1]].lower() if i > 0 else "<s>"
         right = text[spans[i + k][0] : spans[i + k][1]].lower() if i + k < len(spans) else "</s>"
         gain = lm.score(left, after, right) - lm.score(left, before, right)
+        new, old = lm.tokens(after), lm.tokens(before) or [left]
+        if new:
+            left_gain = lm.logprob(left, new[0]) - lm.logprob(left, old[0])
+            right_gain = lm.logprob(new[-1], right) - lm.logprob(old[-1], right)
+        else:  # a deletion: the left neighbour now meets the right one
+            left_gain, right_gain = gain, 0.0
         p_keep = keep[i] if i < len(keep) else 1.0
         t = tagger.get((start, end, after))
         features = [
             gain,
+            left_gain,
+            right_gain,
+            lm.unigram(after) - lm.unigram(before),
             _log(rate),
             _log(1 - p_keep),
             _log(p_keep),

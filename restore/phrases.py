@@ -113,6 +113,11 @@ class BigramLM:
             return math.log(count / self.unigrams[a])
         return math.log(BACKOFF * (self.unigrams.get(b, 0) + 0.5) / self.total)
 
+    def unigram(self, text: str) -> float:
+        """Mean log-frequency of the words of ``text``: spinners favour rarer synonyms."""
+        w = self.tokens(text)
+        return sum(math.log((self.unigrams.get(x, 0) + 0.5) / self.total) for x in w) / max(len(w), 1)
+
     def score(self, left: str, middle: str, right: str) -> float:
         """Log-probability of the bigrams from ``left`` through the words of ``middle`` to ``right``."""
         w = [left, *self.tokens(middle), right]
