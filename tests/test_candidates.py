@@ -60,3 +60,15 @@ def test_fit_separates_what_it_is_shown():
     w, b = fit(x, y)
     assert probability([5.0, 1.0], w, b) > 0.9 > 0.1 > probability([-5.0, 1.0], w, b)
     assert probability([0.5, 1.0], w, b) == pytest.approx(0.5, abs=0.3)
+
+
+def test_a_periphrasis_and_a_deletion_are_candidates_with_finite_features():
+    pairs = [("It was made by means of hand.", "It was made by hand."), ("He said so, all right.", "He said so.")] * 2
+    table, lm = PhraseTable.build(pairs), BigramLM.build([o for _, o in pairs])
+    text = "It was made by means of hand and so, all right."
+    found = {
+        (c.edit.before, c.edit.after): c.features
+        for c in propose(text, ([0] * 12, [0.0] * 12, [1.0] * 12), [], table, lm)
+    }
+    assert ("by means of", "by") in found
+    assert all(abs(f) < 1e3 for fs in found.values() for f in fs)
