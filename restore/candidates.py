@@ -11,6 +11,7 @@ overlapping: everything else is left alone.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -120,7 +121,7 @@ def propose(
 
 
 def probability(features: Sequence[float], weights: Sequence[float], bias: float) -> float:
-    z = bias + sum(w * f for w, f in zip(weights, features))
+    z = bias + sum(map(operator.mul, weights, features))
     return 1 / (1 + math.exp(-max(min(z, 50.0), -50.0)))
 
 

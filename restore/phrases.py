@@ -11,6 +11,7 @@ import lzma
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 from restore.edits import diff, words
@@ -85,6 +86,13 @@ class PhraseTable:
         return cls(entries)
 
 
+def _lowered_words(text: str) -> tuple[str, ...]:
+    return tuple(text[s:e].lower() for s, e in words(text))
+
+
+_tokens = lru_cache(maxsize=1 << 16)(_lowered_words)  # candidate phrases repeat; sentences do not
+
+
 class BigramLM:
     """Lowercased word bigram counts of clean text with stupid backoff: is "top diplomat" likelier than
     "best diplomat" between these neighbours?"""
@@ -92,17 +100,20 @@ class BigramLM:
     def __init__(self, unigrams: dict[str, int], bigrams: dict[str, int]) -> None:
         self.unigrams, self.bigrams = unigrams, bigrams
         self.total = sum(unigrams.values())
+        # the same phrases and word pairs come up in sentence after sentence: remember them
+        self.logprob = lru_cache(maxsize=1 << 18)(self.logprob)
+        self.unigram = lru_cache(maxsize=1 << 16)(self.unigram)
 
     @staticmethod
-    def tokens(text: str) -> list[str]:
-        return [text[s:e].lower() for s, e in words(text)]
+    def tokens(text: str) -> tuple[str, ...]:
+        return _tokens(text)
 
     @classmethod
     def build(cls, sentences: Iterable[str], min_count: int = 2) -> BigramLM:
         uni: Counter = Counter()
         bi: Counter = Counter()
         for s in sentences:
-            w = ["<s>", *cls.tokens(s), "</s>"]
+            w = ["<s>", *_lowered_words(s), "</s>"]
             uni.update(w)
             bi.update(f"{a} {b}" for a, b in zip(w, w[1:]))
         return cls(dict(uni), {k: v for k, v in bi.items() if v >= min_count})
@@ -120,8 +131,8 @@ class BigramLM:
 
     def score(self, left: str, middle: str, right: str) -> float:
         """Log-probability of the bigrams from ``left`` through the words of ``middle`` to ``right``."""
-        w = [left, *self.tokens(middle), right]
-        return sum(self.logprob(a, b) for a, b in zip(w, w[1:]))
+        w = (left, *_tokens(middle), right)
+        return sum(map(self.logprob, w, w[1:]))
 
     def save(self, path: Path) -> None:
         with lzma.open(path, "wt", encoding="utf-8") as f:

@@ -91,9 +91,11 @@ def decode(
 def encode(sp, sentences: Sequence[str], max_tokens: int) -> list[tuple[list[int], list[int]]]:
     """(token ids ending in EOS, index of each word's first token) per sentence; words past
     ``max_tokens`` get no index (they are kept)."""
-    out = []
-    for sentence in sentences:
-        pieces = sp.encode([sentence[s:e] for s, e in words(sentence)])
+    spans = [words(sentence) for sentence in sentences]
+    flat = sp.encode([sentence[s:e] for sentence, ws in zip(sentences, spans) for s, e in ws])  # one call
+    out, k = [], 0
+    for ws in spans:
+        pieces, k = flat[k : k + len(ws)], k + len(ws)
         ids, firsts = [], []
         for p in pieces:
             if len(ids) + len(p) >= max_tokens:

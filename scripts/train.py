@@ -54,6 +54,7 @@ DEV_SIZE = 400
 THREADS = 2
 SEED = 0
 MAX_CLEAN_DAMAGE = 0.005  # share of the words of clean dev sentences the shipped settings may change
+CALIBRATION_SENTENCES = 512  # dev sentences that fix the int8 activation scales
 LM_MIN_COUNT = 3  # bigrams seen fewer times in the training articles are dropped (keeps the model < 40 MB)
 
 
@@ -301,7 +302,9 @@ def export(run: Path, out: Path, average: int, data: Path) -> None:
     model.half().save_pretrained(out)
     shutil.copy(run / "spiece.model", out / "spiece.model")
     print(f"exported the average of {[p.name for p in paths]} to {out}")
-    print(f"ONNX int8 copy: {export_onnx(out)}", flush=True)
+    with (data / "dev.jsonl").open(encoding="utf-8") as f:
+        calibration = [json.loads(line)["spun"] for _, line in zip(range(CALIBRATION_SENTENCES), f)]
+    print(f"ONNX int8 copy: {export_onnx(out, calibration)}", flush=True)
     settings = fit_decider(out, data)
     (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n")
     print(f"min_confidence = {settings['min_confidence']}")

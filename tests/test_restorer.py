@@ -71,14 +71,14 @@ def test_a_2000_word_sentence_without_punctuation_comes_back_whole(fake_restorer
 
 @pytest.fixture(scope="module")
 def onnx_model(tiny_model, tmp_path_factory):
-    """The tiny model with an ONNX copy (fp32: int8 is checked on the real model by restore-bench)."""
+    """The tiny model with an ONNX copy (fp32; the int8 one is tested below)."""
     import shutil
 
     from restore.engine import export_onnx
 
     folder = tmp_path_factory.mktemp("onnx") / "model"
     shutil.copytree(tiny_model, folder)
-    export_onnx(folder, quantize=False)
+    export_onnx(folder)
     return folder
 
 
@@ -94,6 +94,21 @@ def test_onnx_backend_tags_what_transformers_tags(onnx_model):
     assert [labels for labels, _, _ in a] == [labels for labels, _, _ in b]
     for (_, p1, k1), (_, p2, k2) in zip(a, b):
         assert p1 == pytest.approx(p2, abs=1e-4) and k1 == pytest.approx(k2, abs=1e-4)
+
+
+def test_int8_tags_do_not_depend_on_the_batch(tiny_model, tmp_path):
+    """Dynamic int8 scales activations per batch, so a sentence's tags changed with its batch-mates."""
+    import shutil
+
+    from restore.engine import export_onnx, tag_sentences
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    sentences = [f"The minister said {'very ' * i}much about the economic support in {1990 + i}." for i in range(40)]
+    export_onnx(folder, calibration=sentences[::3])
+    r = Restorer(folder, engine="onnx")
+    one, many = tag_sentences(r.backend, r.sp, sentences, 1), tag_sentences(r.backend, r.sp, sentences, 32)
+    assert one == many
 
 
 def test_the_onnx_engine_never_loads_torch(onnx_model):
