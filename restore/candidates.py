@@ -33,6 +33,8 @@ FEATURES = (
     "tagger_prob",  # ... with this probability
 )
 TAGGER_FLOOR = 0.2  # the tagger's own proposals below this are not candidates
+MIN_EDIT_RATE = 0.003  # table n-grams swapped less often than this are not candidates: on dev they were
+# 60% of all candidates and 1 of 3,900 applied edits, so skipping them makes deciding ~2x faster
 
 
 @dataclass
@@ -80,7 +82,8 @@ def propose(
             if entry:
                 seen, afters = entry
                 for after, count in afters:
-                    found[(spans[i][0], spans[i + k - 1][1], after)] = [i, k, count / seen, count]
+                    if count >= MIN_EDIT_RATE * seen:
+                        found[(spans[i][0], spans[i + k - 1][1], after)] = [i, k, count / seen, count]
                 break
     for (start, end, after), _ in tagger.items():
         if (start, end, after) not in found and start in starts:
@@ -88,13 +91,16 @@ def propose(
             k = sum(1 for _, e in spans[i:] if e <= end)
             found[(start, end, after)] = [i, k, 0.0, 0]
     out = []
+    spun_score: dict[tuple[int, int], float] = {}  # the spun words' side, shared by up to 3 replacements
     for (start, end, after), (i, k, rate, count) in found.items():
         before = text[start:end]
         if before == after:
             continue
         left = text[spans[i - 1][0] : spans[i - 1][1]].lower() if i > 0 else "<s>"
         right = text[spans[i + k][0] : spans[i + k][1]].lower() if i + k < len(spans) else "</s>"
-        gain = lm.score(left, after, right) - lm.score(left, before, right)
+        if (i, k) not in spun_score:
+            spun_score[i, k] = lm.score(left, before, right)
+        gain = lm.score(left, after, right) - spun_score[i, k]
         new, old = lm.tokens(after), lm.tokens(before) or [left]
         if new:
             left_gain = lm.logprob(left, new[0]) - lm.logprob(left, old[0])
