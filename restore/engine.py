@@ -94,8 +94,9 @@ class TorchBackend:
     def tag(self, batch: list[list[int]], firsts: list[list[int]]) -> list[Tags]:
         import torch
 
+        device = self.tagger.model.device  # CPU here; a GPU when scripts/train.py scores dev there
         with torch.inference_mode():
-            label, best, keep = self.tagger(*(torch.from_numpy(a) for a in _inputs(batch, firsts)))
+            label, best, keep = self.tagger(*(torch.from_numpy(a).to(device) for a in _inputs(batch, firsts)))
         return _split(label.tolist(), best.tolist(), keep.tolist(), firsts)
 
 

@@ -6,10 +6,12 @@ REPLACE by a phrase from a vocabulary learned from the training pairs (LaserTagg
     python scripts/train.py --run ~/.cache/restore/runs/t5-tagger --export models/restore-t5-tagger
 
 Everything is in this file (nanoGPT style): config on top, a SentencePiece tokenizer (trained on the
-first run, or taken with the encoder weights from ``--init MODEL``), the phrase vocabulary, length-bucketed
-batches, bf16 autocast on CPU, a checkpoint every ``SAVE_EVERY`` steps (the last ``KEEP`` are kept for
-averaging), dev tag recall and dev BLEU in the log. ``--export`` averages the last checkpoints, writes
-a Hugging Face folder in fp16, an ONNX int8 copy of it, and the edit-confidence threshold tuned on dev.
+first run, or taken with the weights that fit from ``--init MODEL``), the phrase vocabulary, length-bucketed
+batches, bf16 autocast (``--device cpu`` or ``cuda``; ``scripts/device_train.sh`` runs it on a lent GPU), a
+checkpoint every ``SAVE_EVERY`` steps (the last ``KEEP`` are kept for averaging), dev tag recall and dev
+BLEU in the log. ``--export`` averages the last checkpoints (or takes a model folder as ``--run``), writes
+a Hugging Face folder in fp16, a static int8 ONNX copy, the phrase table and bigram model, and the fitted
+decider with its confidence threshold tuned on dev.
 """
 
 from __future__ import annotations
@@ -120,16 +122,16 @@ def load_split(data: Path, name: str, sp, index: dict[str, int], limit: int | No
     return ds.remove_columns(["ids", "tags"]).to_list(), pairs
 
 
-def batches(pairs: list, rng: random.Random):
+def batches(pairs: list, rng: random.Random, size: int):
     """Endless length-bucketed batches: shuffle, sort within pools of 50 batches, shuffle the batches."""
     while True:
         order = pairs[:]
         rng.shuffle(order)
-        pool = BATCH_SIZE * 50
+        pool = size * 50
         chunk = []
         for i in range(0, len(order), pool):
             part = sorted(order[i : i + pool], key=lambda p: len(p[0]))
-            chunk += [part[j : j + BATCH_SIZE] for j in range(0, len(part), BATCH_SIZE)]
+            chunk += [part[j : j + size] for j in range(0, len(part), size)]
         rng.shuffle(chunk)
         yield from chunk
 
@@ -164,7 +166,7 @@ def dev_scores(model, sp, dev_rows: list[dict], dev_pairs: list) -> dict[str, fl
     model.eval()
     losses, changed, right = [], 0, 0
     for i in range(0, len(dev_pairs), BATCH_SIZE):
-        ids, tags = collate(dev_pairs[i : i + BATCH_SIZE])
+        ids, tags = (t.to(model.device) for t in collate(dev_pairs[i : i + BATCH_SIZE]))
         loss, logits = loss_and_logits(model, ids, tags)
         gold = tags[tags != IGNORE]
         losses.append(loss.item())
@@ -197,12 +199,14 @@ def save(run: Path, model, opt, step: int) -> None:
 
 
 def warm_start(model, init: Path) -> None:
-    """Take the token embeddings and encoder of another T5 built on the same tokenizer."""
+    """Take every tensor that fits from another T5 built on the same tokenizer: the embeddings and encoder
+    of a seq2seq T5, or the whole of a tagger (head included when its phrase vocabulary is the same)."""
     from safetensors.torch import load_file
 
+    own = model.state_dict()
     state = load_file(init / "model.safetensors")
-    mine = {"transformer.shared.weight": state["shared.weight"].float()}
-    mine.update({f"transformer.{k}": v.float() for k, v in state.items() if k.startswith("encoder.")})
+    named = {**{f"transformer.{k}": v for k, v in state.items()}, **state}  # seq2seq names lack the prefix
+    mine = {k: v.float() for k, v in named.items() if k in own and own[k].shape == v.shape}
     missing, _ = model.load_state_dict(mine, strict=False)
     print(f"warm start from {init}: {len(mine)} tensors; new: {[k for k in missing if 'classifier' in k]}", flush=True)
 
@@ -283,9 +287,11 @@ def fit_decider(out: Path, data: Path) -> dict:
     return {"weights": weights, "bias": bias, "min_confidence": best[1]}
 
 
-def export(run: Path, out: Path, average: int, data: Path) -> None:
-    """Average the last ``average`` checkpoints, write a from_pretrained-ready fp16 folder with an ONNX
-    int8 copy, count the phrase table and bigram model, and fit how candidates are chosen."""
+def export(run: Path, out: Path, average: int, data: Path, weights_only: bool = False) -> None:
+    """Average the last ``average`` checkpoints of ``run`` (or take ``run`` as is if it is a model folder,
+    e.g. one brought back from a GPU), write a from_pretrained-ready fp16 folder with an ONNX int8 copy,
+    count the phrase table and bigram model, and fit how candidates are chosen. ``weights_only`` stops
+    after the fp16 folder, in shards of at most 15 MB (what a device run can bring back)."""
     import shutil
 
     from safetensors.torch import load_file
@@ -294,14 +300,20 @@ def export(run: Path, out: Path, average: int, data: Path) -> None:
     from restore.engine import export_onnx
     from restore.restorer import SETTINGS_FILE
 
-    paths = sorted(run.glob("weights-*.safetensors"))[-average:]
-    states = [load_file(p) for p in paths]
-    avg = {k: sum(s[k].float() for s in states) / len(states) for k in states[0]}
-    model = T5ForTokenClassification(T5Config.from_pretrained(run))
-    model.load_state_dict(avg, strict=False)  # tied embeddings are stored once
-    model.half().save_pretrained(out)
+    if (run / "model.safetensors").exists() or (run / "model.safetensors.index.json").exists():
+        model = T5ForTokenClassification.from_pretrained(run, dtype=torch.float32)
+        print(f"exporting the model in {run}")
+    else:
+        paths = sorted(run.glob("weights-*.safetensors"))[-average:]
+        states = [load_file(p) for p in paths]
+        avg = {k: sum(s[k].float() for s in states) / len(states) for k in states[0]}
+        model = T5ForTokenClassification(T5Config.from_pretrained(run))
+        model.load_state_dict(avg, strict=False)  # tied embeddings are stored once
+        print(f"exporting the average of {[p.name for p in paths]}")
+    model.half().save_pretrained(out, max_shard_size="15MB" if weights_only else "1GB")
     shutil.copy(run / "spiece.model", out / "spiece.model")
-    print(f"exported the average of {[p.name for p in paths]} to {out}")
+    if weights_only:
+        return
     with (data / "dev.jsonl").open(encoding="utf-8") as f:
         calibration = [json.loads(line)["spun"] for _, line in zip(range(CALIBRATION_SENTENCES), f)]
     print(f"ONNX int8 copy: {export_onnx(out, calibration)}", flush=True)
@@ -320,9 +332,12 @@ def main() -> None:
     ap.add_argument("--max-hours", type=float, default=100.0)
     ap.add_argument("--export", type=Path, help="write the averaged model here and exit")
     ap.add_argument("--average", type=int, default=3)
+    ap.add_argument("--weights-only", action="store_true", help="with --export: only the fp16 weights, in shards")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine (scripts/device_train.sh)")
+    ap.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     args = ap.parse_args()
     if args.export:
-        return export(args.run, args.export, args.average, args.data)
+        return export(args.run, args.export, args.average, args.data, args.weights_only)
 
     import shutil
 
@@ -352,31 +367,34 @@ def main() -> None:
     dev_rows, dev_pairs = load_split(args.data, "dev", sp, index, limit=DEV_SIZE)
     print(f"{len(pairs)} train pairs, {len(dev_rows)} dev, {len(index)} phrases, {time.time() - t0:.0f}s", flush=True)
 
+    device = torch.device(args.device)
     model = T5ForTokenClassification(config)
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01, betas=(0.9, 0.98))
     step = 0
     if (args.run / "state.pt").exists():
         state = torch.load(args.run / "state.pt", weights_only=False)
         model.load_state_dict(state["model"])
+        model.to(device)  # before the optimizer state, which follows its parameters' device
         opt.load_state_dict(state["opt"])
         step = state["step"]
         print(f"resumed at step {step}", flush=True)
     elif args.init:
         warm_start(model, args.init)
+    model.to(device)
     resumed_at = step
     print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters", flush=True)
     model.train()
-    stream = batches(pairs, random.Random(SEED))
+    stream = batches(pairs, random.Random(SEED), args.batch_size)
     for _ in range(step):  # replay the seeded data stream to where the run stopped
         next(stream)
     start, seen, loss_sum = time.time(), 0, 0.0
     while step < args.max_steps and time.time() - start < args.max_hours * 3600:
-        ids, tags = collate(next(stream))
+        ids, tags = (t.to(device, non_blocking=True) for t in collate(next(stream)))
         ramp = min(1.0, (step - resumed_at + 1) / WARMUP)  # also after a resume (the optimizer may be new)
         lr = LR * min(ramp, math.sqrt(WARMUP / (step + 1)))  # warm-up, then inverse square root decay
         for group in opt.param_groups:
             group["lr"] = lr
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast(device.type, dtype=torch.bfloat16):
             loss, _ = loss_and_logits(model, ids, tags)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
