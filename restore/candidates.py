@@ -122,6 +122,8 @@ def propose(
             float(t is not None),
             t or 0.0,
         ]
+        if i == 0 and before[:1].isdigit() and after[:1].islower():  # "2 ..." was "Two ..." at a sentence start
+            after = after[0].upper() + after[1:]
         out.append(Candidate(Edit(start, end, before, after), features))
     return out
 

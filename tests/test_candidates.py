@@ -72,3 +72,11 @@ def test_a_periphrasis_and_a_deletion_are_candidates_with_finite_features():
     }
     assert ("by means of", "by") in found
     assert all(abs(f) < 1e3 for fs in found.values() for f in fs)
+
+
+def test_a_number_word_put_back_at_a_sentence_start_is_capitalised():
+    pairs = [("He saw 2 cats.", "He saw two cats."), ("2 cats sat.", "Two cats sat.")] * 2
+    found = propose(
+        "2 dogs barked.", ([0] * 3, [0.0] * 3, [1.0] * 3), [], PhraseTable.build(pairs), BigramLM.build(CLEAN)
+    )
+    assert {c.edit.after for c in found} == {"Two"}
