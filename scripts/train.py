@@ -214,18 +214,13 @@ def warm_start(model, init: Path) -> None:
 def train_article_sentences() -> Iterator[str]:
     """Every sentence of every training-split article (1.5M; the pairs use 300k of them): the more clean
     text the bigram model sees, the better it judges a replacement. Dev and test articles stay unseen."""
-    import lzma
-
-    from build_data import NEWS, split_of  # scripts/ is on sys.path when this file runs
+    from build_data import articles, split_of  # scripts/ is on sys.path when this file runs
 
     from restore.segment import split
 
-    for name in ("bbc.jsonl.xz", "allsides.jsonl.xz"):
-        with lzma.open(NEWS / name, "rt", encoding="utf-8") as f:
-            for line in f:
-                article = json.loads(line)
-                if split_of(article["id"]) == "train":
-                    yield from (article["text"][s:e] for s, e in split(article["text"]))
+    for article in articles(None):
+        if split_of(article["id"]) == "train":
+            yield from (article["text"][s:e] for s, e in split(article["text"]))
 
 
 def fit_decider(out: Path, data: Path) -> dict:
@@ -235,7 +230,7 @@ def fit_decider(out: Path, data: Path) -> dict:
     import sacrebleu
     import sentencepiece as spm
 
-    from restore.candidates import fit, propose
+    from restore.candidates import choose, fit, propose
     from restore.edits import apply, diff
     from restore.engine import load_backend, tag_sentences
     from restore.phrases import BigramLM, PhraseTable
@@ -269,8 +264,6 @@ def fit_decider(out: Path, data: Path) -> dict:
         y += [int((c.edit.start, c.edit.end, c.edit.after) in gold) for c in cs]
     weights, bias = fit(x, y)
     print(f"fitted on {len(y)} candidates ({sum(y)} right): weights {[round(w, 3) for w in weights]}, bias {bias:.3f}")
-
-    from restore.candidates import choose
 
     rows = dev[half:]
     refs = [[r["original"] for r in rows]]
