@@ -96,6 +96,27 @@ def test_onnx_backend_tags_what_transformers_tags(onnx_model):
         assert p1 == pytest.approx(p2, abs=1e-4) and k1 == pytest.approx(k2, abs=1e-4)
 
 
+def test_each_word_gets_its_likeliest_change_and_the_probability_of_keep(tiny_model):
+    """What the graph returns per word, against the definition on the plain model's logits: the best
+    label other than KEEP (whether or not KEEP wins), its probability, and P(KEEP)."""
+    import torch
+
+    from restore.tags import encode
+
+    r = Restorer(tiny_model, engine="torch")
+    model = r.backend.tagger.model
+    ids, firsts = encode(r.sp, ["The minister said the economic support would continue in 2024"], 64)[0]
+    for keep_bias in (20.0, -20.0):  # KEEP the likeliest label of every word, then of none
+        with torch.no_grad():
+            model.classifier.bias[0] = keep_bias
+            probs = model(input_ids=torch.tensor([ids])).logits[0, firsts].softmax(-1)
+        labels, best, keep = r.backend.tag([ids], [firsts])[0]
+        assert (probs.argmax(-1) == 0).all() == (keep_bias > 0)
+        assert labels == (probs[:, 1:].argmax(-1) + 1).tolist()
+        assert best == pytest.approx(probs[:, 1:].max(-1).values.tolist(), abs=1e-6)
+        assert keep == pytest.approx(probs[:, 0].tolist(), abs=1e-6)
+
+
 def test_int8_tags_do_not_depend_on_the_batch(tiny_model, tmp_path):
     """Dynamic int8 scales activations per batch, so a sentence's tags changed with its batch-mates."""
     import shutil
