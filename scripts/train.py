@@ -253,9 +253,13 @@ def fit_decider(out: Path, data: Path) -> dict:
     dev = read("dev.jsonl")
     backend = load_backend(out)
     sp = spm.SentencePieceProcessor(model_file=str(out / "spiece.model"))
+
+    def candidates(sentences: list[str]) -> list:
+        tagged = tag_sentences(backend, sp, sentences, BATCH_SIZE)
+        return [propose(s, t, backend.phrases, table, lm) for s, t in zip(sentences, tagged)]
+
     spun = [r["spun"] for r in dev]
-    tagged = tag_sentences(backend, sp, spun, BATCH_SIZE)
-    cands = [propose(s, t, backend.phrases, table, lm) for s, t in zip(spun, tagged)]
+    cands = candidates(spun)
     half = len(dev) // 2
     x, y = [], []
     for r, cs in zip(dev[:half], cands[:half]):
@@ -265,23 +269,24 @@ def fit_decider(out: Path, data: Path) -> dict:
     weights, bias = fit(x, y)
     print(f"fitted on {len(y)} candidates ({sum(y)} right): weights {[round(w, 3) for w in weights]}, bias {bias:.3f}")
 
+    def restored(sentences: list[str], cands: list, t: float) -> list[str]:
+        return [apply(s, choose(cs, weights, bias, t)) for s, cs in zip(sentences, cands)]
+
     rows = dev[half:]
     refs = [[r["original"] for r in rows]]
     # clean text: the original of every held-out row, 1,500 sentences (its ~150 clean rows alone were too
     # few: a threshold at 0.48% on them changed 0.6% of the test set's clean words)
     clean = [r["original"] for r in rows]
-    clean_cands = [propose(s, t, backend.phrases, table, lm) for s, t in zip(clean, tag_sentences(backend, sp, clean))]
+    clean_cands = candidates(clean)
     clean_words = sum(len(s.split()) for s in clean)
     best = (-1.0, 1.0)
     for t in [i / 50 for i in range(5, 50)]:
-        hyp = [apply(r["spun"], choose(cs, weights, bias, t)) for r, cs in zip(rows, cands[half:])]
-        bleu = sacrebleu.corpus_bleu(hyp, refs).score
-        restored = (apply(s, choose(cs, weights, bias, t)) for s, cs in zip(clean, clean_cands))
-        damage = sum(words_changed(s, h) for s, h in zip(clean, restored)) / clean_words
+        bleu = sacrebleu.corpus_bleu(restored(spun[half:], cands[half:], t), refs).score
+        damage = sum(map(words_changed, clean, restored(clean, clean_cands, t))) / clean_words
         print(f"min_confidence {t:.2f}: dev BLEU {bleu:.2f}, clean words changed {100 * damage:.2f}%", flush=True)
         if damage <= MAX_CLEAN_DAMAGE and bleu > best[0]:
             best = (bleu, t)
-    print(f"dev BLEU of the input {sacrebleu.corpus_bleu([r['spun'] for r in rows], refs).score:.2f}")
+    print(f"dev BLEU of the input {sacrebleu.corpus_bleu(spun[half:], refs).score:.2f}")
     return {"weights": weights, "bias": bias, "min_confidence": best[1]}
 
 
