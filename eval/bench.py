@@ -89,13 +89,13 @@ def score(spun: list[str], hyp: list[str], ref: list[str]) -> dict:
     }
 
 
-def run(pairs_path: Path, model: str | None, limit: int | None, batch_size: int) -> dict:
+def run(pairs_path: Path, model: str | None, limit: int | None, batch_size: int, lm: bool = False) -> dict:
     from restore.restorer import Restorer
 
     rows = _read(pairs_path)[:limit]
     digest = hashlib.sha256(pairs_path.read_bytes()).hexdigest()[:12]
     t0 = time.perf_counter()
-    restorer = Restorer(model, batch_size=batch_size)
+    restorer = Restorer(model, batch_size=batch_size, lm=lm)
     load_s = time.perf_counter() - t0
     spun_rows = [r for r in rows if not r.get("clean")]
     clean_rows = [r for r in rows if r.get("clean")]
@@ -118,12 +118,12 @@ def run(pairs_path: Path, model: str | None, limit: int | None, batch_size: int)
     report["model_load_seconds"] = load_s
     report["signature"] = (
         f"restore-bench|pairs:{pairs_path.name}@{digest}|n:{len(rows)}|model:{restorer.path.name}"
-        f"|min_confidence:{restorer.min_confidence}|batch:{batch_size}"
+        f"|min_confidence:{restorer.min_confidence}|batch:{batch_size}|lm:{'smollm2-135m-int8' if lm else 'no'}"
     )
     return report
 
 
-def phrases(path: Path, model: str | None, batch_size: int) -> dict:
+def phrases(path: Path, model: str | None, batch_size: int, lm: bool = False) -> dict:
     """Real spun phrases without context (e.g. tortured phrases): how many come back as the original."""
     from restore.restorer import Restorer
 
@@ -132,7 +132,7 @@ def phrases(path: Path, model: str | None, batch_size: int) -> dict:
     col = header.index("original_clean") if "original_clean" in header else header.index("original")
     rows = [line.split("\t") for line in lines[1:] if line.strip()]
     spun, ref = [r[0] for r in rows], [r[col].strip().lower() for r in rows]
-    hyp = Restorer(model, batch_size=batch_size).restore(spun)
+    hyp = Restorer(model, batch_size=batch_size, lm=lm).restore(spun)
     return {
         "phrases": len(rows),
         "restored_exactly": sum(h.strip().lower() == r for h, r in zip(hyp, ref)) / len(rows),
@@ -175,14 +175,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--speed", action="store_true", help="measure speed (the corpus sample is --pairs' spun text)")
     ap.add_argument("--phrases", type=Path, help="TSV of real spun phrases and their originals")
+    ap.add_argument("--lm", action="store_true", help="with the language model's second look (not with --speed)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = ap.parse_args(argv)
+    if args.lm and args.speed:
+        ap.error("--speed measures the default engine; --pairs with --lm reports its words/s")
     for path in (args.pairs, args.phrases):
         if path is not None and not path.is_file():
             print(f"restore-bench: error: {path}: no such file", file=sys.stderr)
             return 2
     if args.phrases:
-        print(json.dumps(phrases(args.phrases, args.model, args.batch_size), indent=2))
+        print(json.dumps(phrases(args.phrases, args.model, args.batch_size, args.lm), indent=2))
         return 0
     if args.pairs is None and not args.speed:
         ap.error("--pairs is required (except with --speed or --phrases)")
@@ -198,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             report = speed(args.model, sentences, refs, args.batch_size)
             print(json.dumps(report, indent=2) if args.json else speed_table(report))
             return 0
-        report = run(args.pairs, args.model, args.limit, args.batch_size)
+        report = run(args.pairs, args.model, args.limit, args.batch_size, args.lm)
     except (json.JSONDecodeError, KeyError) as e:
         print(f"restore-bench: error: {args.pairs}: not a pairs file ({e})", file=sys.stderr)
         return 2

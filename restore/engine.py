@@ -240,5 +240,4 @@ def edit_sentences(
     progress: Callable[[int], None] | None = None,
 ) -> list[list[Edit]]:
     """The edits for each sentence that are at least ``min_confidence`` likely."""
-    tagged = tag_sentences(backend, sp, sentences, batch_size, progress)
-    return [decider.edits(s, tags, min_confidence) for s, tags in zip(sentences, tagged)]
+    return decider.edits(sentences, tag_sentences(backend, sp, sentences, batch_size, progress), min_confidence)

@@ -223,18 +223,20 @@ def train_article_sentences() -> Iterator[str]:
             yield from (article["text"][s:e] for s, e in split(article["text"]))
 
 
-def fit_decider(out: Path, data: Path) -> dict:
+def fit_decider(out: Path, data: Path, second_look_only: bool = False) -> dict:
     """Count the phrase table and bigram model on train, then fit the candidate weights on the first half
     of dev and pick on the second half the confidence with the most BLEU that keeps clean-text damage
-    under MAX_CLEAN_DAMAGE."""
+    under MAX_CLEAN_DAMAGE; then the same for the language model's second look. ``second_look_only``
+    keeps the model folder's table, bigrams and first-look settings and refits only the second look."""
     import sacrebleu
     import sentencepiece as spm
 
-    from restore.candidates import choose, fit, propose
+    from restore.candidates import Decider, SecondLook, choose, fit, propose
     from restore.edits import apply, diff
     from restore.engine import load_backend, tag_sentences
+    from restore.lm import ContextLM
     from restore.phrases import BigramLM, PhraseTable
-    from restore.restorer import BIGRAMS_FILE, PHRASES_FILE
+    from restore.restorer import BIGRAMS_FILE, PHRASES_FILE, SETTINGS_FILE
     from restore_eval.bench import words_changed
 
     def read(name: str) -> list[dict]:
@@ -242,13 +244,17 @@ def fit_decider(out: Path, data: Path) -> dict:
             return [json.loads(line) for line in f]
 
     t0 = time.time()
-    train = read("train.jsonl")
-    table = PhraseTable.build((r["spun"], r["original"]) for r in train if not r["clean"])
-    table.save(out / PHRASES_FILE)
-    lm = BigramLM.build(train_article_sentences(), min_count=LM_MIN_COUNT)
-    lm.save(out / BIGRAMS_FILE)
-    del train
-    print(f"{len(table.entries)} spun n-grams, {len(lm.bigrams)} bigrams, {time.time() - t0:.0f}s", flush=True)
+    if second_look_only:
+        table, lm = PhraseTable.load(out / PHRASES_FILE), BigramLM.load(out / BIGRAMS_FILE)
+        settings = json.loads((out / SETTINGS_FILE).read_text())
+    else:
+        train = read("train.jsonl")
+        table = PhraseTable.build((r["spun"], r["original"]) for r in train if not r["clean"])
+        table.save(out / PHRASES_FILE)
+        lm = BigramLM.build(train_article_sentences(), min_count=LM_MIN_COUNT)
+        lm.save(out / BIGRAMS_FILE)
+        del train
+        print(f"{len(table.entries)} spun n-grams, {len(lm.bigrams)} bigrams, {time.time() - t0:.0f}s", flush=True)
 
     dev = read("dev.jsonl")
     backend = load_backend(out)
@@ -258,36 +264,44 @@ def fit_decider(out: Path, data: Path) -> dict:
         tagged = tag_sentences(backend, sp, sentences, BATCH_SIZE)
         return [propose(s, t, backend.phrases, table, lm) for s, t in zip(sentences, tagged)]
 
-    spun = [r["spun"] for r in dev]
-    cands = candidates(spun)
     half = len(dev) // 2
-    x, y = [], []
-    for r, cs in zip(dev[:half], cands[:half]):
-        gold = {(e.start, e.end, e.after) for e in diff(r["spun"], r["original"])}
-        x += [c.features for c in cs]
-        y += [int((c.edit.start, c.edit.end, c.edit.after) in gold) for c in cs]
-    weights, bias = fit(x, y)
-    print(f"fitted on {len(y)} candidates ({sum(y)} right): weights {[round(w, 3) for w in weights]}, bias {bias:.3f}")
-
-    def restored(sentences: list[str], cands: list, t: float) -> list[str]:
-        return [apply(s, choose(cs, weights, bias, t)) for s, cs in zip(sentences, cands)]
-
-    rows = dev[half:]
-    refs = [[r["original"] for r in rows]]
+    spun = [r["spun"] for r in dev]
     # clean text: the original of every held-out row, 1,500 sentences (its ~150 clean rows alone were too
     # few: a threshold at 0.48% on them changed 0.6% of the test set's clean words)
-    clean = [r["original"] for r in rows]
-    clean_cands = candidates(clean)
-    clean_words = sum(len(s.split()) for s in clean)
-    best = (-1.0, 1.0)
-    for t in [i / 50 for i in range(5, 50)]:
-        bleu = sacrebleu.corpus_bleu(restored(spun[half:], cands[half:], t), refs).score
-        damage = sum(map(words_changed, clean, restored(clean, clean_cands, t))) / clean_words
-        print(f"min_confidence {t:.2f}: dev BLEU {bleu:.2f}, clean words changed {100 * damage:.2f}%", flush=True)
-        if damage <= MAX_CLEAN_DAMAGE and bleu > best[0]:
-            best = (bleu, t)
-    print(f"dev BLEU of the input {sacrebleu.corpus_bleu(spun[half:], refs).score:.2f}")
-    return {"weights": weights, "bias": bias, "min_confidence": best[1]}
+    clean = [r["original"] for r in dev[half:]]
+    refs = [clean]
+    cands, clean_cands = candidates(spun), candidates(clean)
+
+    def fitted(cands: list, clean_cands: list) -> dict:
+        x, y = [], []
+        for r, cs in zip(dev[:half], cands[:half]):
+            gold = {(e.start, e.end, e.after) for e in diff(r["spun"], r["original"])}
+            x += [c.features for c in cs]
+            y += [int((c.edit.start, c.edit.end, c.edit.after) in gold) for c in cs]
+        weights, bias = fit(x, y)
+        print(f"fitted on {len(y)} candidates ({sum(y)} right): weights {[round(w, 3) for w in weights]}")
+
+        def restored(sentences: list[str], cands: list, t: float) -> list[str]:
+            return [apply(s, choose(cs, weights, bias, t)) for s, cs in zip(sentences, cands)]
+
+        best = (-1.0, 1.0)
+        clean_words = sum(len(s.split()) for s in clean)
+        for t in [i / 50 for i in range(5, 50)]:
+            bleu = sacrebleu.corpus_bleu(restored(spun[half:], cands[half:], t), refs).score
+            damage = sum(map(words_changed, clean, restored(clean, clean_cands, t))) / clean_words
+            print(f"min_confidence {t:.2f}: dev BLEU {bleu:.2f}, clean words changed {100 * damage:.2f}%", flush=True)
+            if damage <= MAX_CLEAN_DAMAGE and bleu > best[0]:
+                best = (bleu, t)
+        print(f"dev BLEU of the input {sacrebleu.corpus_bleu(spun[half:], refs).score:.2f}, chosen {best}")
+        return {"weights": weights, "bias": bias, "min_confidence": best[1]}
+
+    if not second_look_only:
+        settings = fitted(cands, clean_cands)
+    first = Decider(backend.phrases, table, lm, settings["weights"], settings["bias"])
+    second = SecondLook(ContextLM(), [], 0.0)  # rescore() reads only the first look's weights
+    print("second look:", flush=True)
+    settings["second_look"] = fitted(second.rescore(spun, cands, first), second.rescore(clean, clean_cands, first))
+    return settings
 
 
 def export(run: Path, out: Path, average: int, data: Path, weights_only: bool = False) -> None:
@@ -322,7 +336,6 @@ def export(run: Path, out: Path, average: int, data: Path, weights_only: bool = 
     print(f"ONNX int8 copy: {export_onnx(out, calibration)}", flush=True)
     settings = fit_decider(out, data)
     (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n")
-    print(f"min_confidence = {settings['min_confidence']}")
 
 
 # ---- main ---------------------------------------------------------------------------------------
@@ -334,11 +347,18 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=1_000_000)
     ap.add_argument("--max-hours", type=float, default=100.0)
     ap.add_argument("--export", type=Path, help="write the averaged model here and exit")
+    ap.add_argument("--second-look", type=Path, metavar="MODEL", help="refit only the second look of MODEL and exit")
     ap.add_argument("--average", type=int, default=3)
     ap.add_argument("--weights-only", action="store_true", help="with --export: only the fp16 weights, in shards")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine (scripts/device_train.sh)")
     ap.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     args = ap.parse_args()
+    if args.second_look:
+        from restore.restorer import SETTINGS_FILE
+
+        settings = fit_decider(args.second_look, args.data, second_look_only=True)
+        (args.second_look / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n")
+        return
     if args.export:
         return export(args.run, args.export, args.average, args.data, args.weights_only)
 

@@ -78,6 +78,41 @@ def write_decider_files(folder: Path) -> None:
 
 
 @pytest.fixture(scope="session")
+def tiny_lm(tmp_path_factory) -> Path:
+    """A randomly initialised two-layer Llama over the words of CORPUS, converted to CTranslate2 int8 like
+    the real SmolLM2 (folder ``ct2``), beside its transformers original (folder ``hf``, the reference)."""
+    pytest.importorskip("ctranslate2")
+    import shutil
+
+    import ctranslate2.converters
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from restore.lm import DOC_START
+
+    folder = tmp_path_factory.mktemp("tiny-lm")
+    words = sorted(set(re.findall(r"\w+|[^\w\s]", CORPUS)))
+    vocab = {DOC_START: 0, "<unk>": 1, **{w: i + 2 for i, w in enumerate(words)}}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.add_special_tokens([DOC_START])
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, unk_token="<unk>", bos_token=DOC_START, eos_token=DOC_START
+    )
+    fast.save_pretrained(folder / "hf")
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=4, max_position_embeddings=256, tie_word_embeddings=True, bos_token_id=0, eos_token_id=0,
+    )  # fmt: skip
+    LlamaForCausalLM(config).save_pretrained(folder / "hf")
+    ctranslate2.converters.TransformersConverter(str(folder / "hf")).convert(str(folder / "ct2"), quantization="int8")
+    shutil.copy(folder / "hf" / "tokenizer.json", folder / "ct2" / "tokenizer.json")
+    return folder
+
+
+@pytest.fixture(scope="session")
 def tiny_restorer(tiny_model):
     """One Restorer on the tiny random model, shared by property tests (tests set min_confidence)."""
     from restore.restorer import Restorer

