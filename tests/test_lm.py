@@ -5,6 +5,8 @@ import math
 import shutil
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from restore.candidates import SECOND_LOOK_FEATURES, Candidate, Decider, SecondLook
 from restore.edits import Edit
@@ -93,14 +95,31 @@ def test_a_model_without_second_look_settings_says_so(tiny_model, tiny_lm):
         Restorer(tiny_model, lm=tiny_lm / "ct2")
 
 
-def test_the_second_look_runs_end_to_end_whatever_the_batch_size(tiny_model, tiny_lm, tmp_path):
-    from restore.restorer import SETTINGS_FILE, Restorer
+@pytest.fixture(scope="module")
+def lm_model(tiny_model, tiny_lm, tmp_path_factory):
+    """The tiny model folder with second-look settings."""
+    from restore.restorer import SETTINGS_FILE
 
-    folder = shutil.copytree(tiny_model, tmp_path / "model")
+    folder = shutil.copytree(tiny_model, tmp_path_factory.mktemp("lm-model") / "model")
     settings = json.loads((folder / SETTINGS_FILE).read_text())
     settings["second_look"] = {"weights": [1.0, 0.2, 0.5], "bias": 0.0, "min_confidence": 0.3}
     (folder / SETTINGS_FILE).write_text(json.dumps(settings))
+    return folder
+
+
+def test_the_second_look_runs_end_to_end_whatever_the_batch_size(lm_model, tiny_lm):
+    from restore.restorer import Restorer
+
     text = "Washington's best diplomat began a visit. Officials sentence the invasion for 12 months.\n\nPrices rose."
-    outs = [Restorer(folder, batch_size=b, lm=tiny_lm / "ct2").explain(text) for b in (1, 3, 32)]
+    outs = [Restorer(lm_model, batch_size=b, lm=tiny_lm / "ct2").explain(text) for b in (1, 3, 32)]
     assert outs[0] == outs[1] == outs[2]
     assert all(text[e.start : e.end] == e.before for e in outs[0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(text=st.text(max_size=200))
+def test_arbitrary_unicode_through_the_second_look_never_raises(lm_model, tiny_lm, text):
+    from restore.restorer import Restorer
+
+    restorer = Restorer(lm_model, lm=tiny_lm / "ct2", min_confidence=0.0)  # a random model applies junk
+    assert restorer.restore(text).count("\n") == text.count("\n")
