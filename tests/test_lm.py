@@ -123,3 +123,15 @@ def test_arbitrary_unicode_through_the_second_look_never_raises(lm_model, tiny_l
 
     restorer = Restorer(lm_model, lm=tiny_lm / "ct2", min_confidence=0.0)  # a random model applies junk
     assert restorer.restore(text).count("\n") == text.count("\n")
+
+
+def test_progress_moves_through_the_second_look_and_ends_at_the_total(lm_model, tiny_lm):
+    from restore.engine import SECOND_LOOK_CHUNK, edit_sentences
+    from restore.restorer import Restorer
+
+    r = Restorer(lm_model, lm=tiny_lm / "ct2")
+    sentences = ["Officials sentence the invasion for 12 months."] * (2 * SECOND_LOOK_CHUNK + 5)
+    steps: list[int] = []
+    edits = edit_sentences(r.backend, r.sp, r.decider, sentences, 32, r.min_confidence, progress=steps.append)
+    assert steps == [SECOND_LOOK_CHUNK, SECOND_LOOK_CHUNK, 5] and len(edits) == len(sentences)
+    assert all(e == edits[0] for e in edits)  # the same sentence gets the same edits in every chunk
