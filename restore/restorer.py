@@ -27,7 +27,7 @@ def default_model() -> Path:
 class Restorer:
     """Restore spun English: a T5 tagger flags spun words, counted phrase pairs and a bigram model of clean
     text propose and judge replacements, and only likely edits are made. With ``lm=True`` a language model
-    (SmolLM2, see ``restore.lm``) takes a second look at the likeliest ones: more right edits, ~20x slower.
+    (SmolLM2, see ``restore.lm``) takes a second look at the likeliest ones: more right edits, ~30x slower.
 
     >>> r = Restorer()                       # the bundled model
     >>> r.restore("Washington's best diplomat ...")
