@@ -59,15 +59,15 @@ class Restorer:
         self.sp = spm.SentencePieceProcessor(model_file=str(path / "spiece.model"))
         settings = json.loads((path / SETTINGS_FILE).read_text())
         final = settings
-        if lm is not False:
+        if lm:
             final = settings.get("second_look")
             if final is None:
                 raise ValueError(f"{path / SETTINGS_FILE}: no second_look settings (fit them with scripts/train.py)")
-        for part, features in ((settings, FEATURES), (final, SECOND_LOOK_FEATURES if lm is not False else FEATURES)):
+        for part, features in ((settings, FEATURES), (final, SECOND_LOOK_FEATURES if lm else FEATURES)):
             if len(part["weights"]) != len(features):
                 raise ValueError(f"{path / SETTINGS_FILE}: {len(part['weights'])} weights for {len(features)} features")
         second_look = None
-        if lm is not False:
+        if lm:
             from restore.lm import ContextLM
 
             second_look = SecondLook(ContextLM(None if lm is True else lm), final["weights"], final["bias"])

@@ -48,7 +48,11 @@ def test_cli_reports_json(tiny_model, tmp_path, monkeypatch, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["edit_precision"] == report["edit_recall"] == 1 and report["gap_closed"] == pytest.approx(1)
     assert report["clean_words_changed"] == pytest.approx(1 / 3)  # "best" -> "top" in clean text is damage
+    assert report["signature"].endswith("|lm:no")  # scores with and without the second look never mix
     assert main(["--pairs", str(tmp_path / "nope.jsonl")]) == 2
+    with pytest.raises(SystemExit) as e:
+        main(["--speed", "--lm"])
+    assert e.value.code == 2
 
 
 def test_speed_report_has_the_figures_the_issue_asks_for(tiny_model, tmp_path, capsys):
