@@ -62,8 +62,7 @@ class SecondLook:
         self, sentences: Sequence[str], candidates: list[list[Candidate]], first: Decider
     ) -> list[list[Candidate]]:
         """The candidates at least SECOND_LOOK_FLOOR likely at first look, with SECOND_LOOK_FEATURES."""
-        kept = [[(c, first.probability(c)) for c in cs] for cs in candidates]
-        kept = [[(c, p) for c, p in cs if p >= SECOND_LOOK_FLOOR] for cs in kept]
+        kept = [[(c, p) for c in cs if (p := first.probability(c)) >= SECOND_LOOK_FLOOR] for cs in candidates]
         gains = iter(self.lm.gains([(s, c.edit) for s, cs in zip(sentences, kept) for c, _ in cs]))
         out = []
         for cs in kept:

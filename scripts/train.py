@@ -231,7 +231,7 @@ def fit_decider(out: Path, data: Path, second_look_only: bool = False) -> dict:
     import sacrebleu
     import sentencepiece as spm
 
-    from restore.candidates import Decider, SecondLook, choose, fit, propose
+    from restore.candidates import Decider, SecondLook, choose, fit
     from restore.edits import apply, diff
     from restore.engine import load_backend, tag_sentences
     from restore.lm import ContextLM
@@ -260,9 +260,10 @@ def fit_decider(out: Path, data: Path, second_look_only: bool = False) -> dict:
     backend = load_backend(out)
     sp = spm.SentencePieceProcessor(model_file=str(out / "spiece.model"))
 
+    first = Decider(backend.phrases, table, lm, weights=[], bias=0.0)  # weights: the fit below, or the folder's
+
     def candidates(sentences: list[str]) -> list:
-        tagged = tag_sentences(backend, sp, sentences, BATCH_SIZE)
-        return [propose(s, t, backend.phrases, table, lm) for s, t in zip(sentences, tagged)]
+        return first.candidates(sentences, tag_sentences(backend, sp, sentences, BATCH_SIZE))
 
     half = len(dev) // 2
     spun = [r["spun"] for r in dev]
@@ -297,7 +298,7 @@ def fit_decider(out: Path, data: Path, second_look_only: bool = False) -> dict:
 
     if not second_look_only:
         settings = fitted(cands, clean_cands)
-    first = Decider(backend.phrases, table, lm, settings["weights"], settings["bias"])
+    first.weights, first.bias = settings["weights"], settings["bias"]
     second = SecondLook(ContextLM(), [], 0.0)  # rescore() reads only the first look's weights
     print("second look:", flush=True)
     settings["second_look"] = fitted(second.rescore(spun, cands, first), second.rescore(clean, clean_cands, first))
