@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from restore.edits import Edit, words
+from restore.edits import Edit, apply, words
 from restore.engine import Tags
 from restore.phrases import MAX_N, BigramLM, PhraseTable
 from restore.tags import decode
@@ -37,6 +37,8 @@ FEATURES = (
     "words",  # n-gram length
     "from_tagger",  # the tagger proposed exactly this replacement ...
     "tagger_prob",  # ... with this probability
+    "log_density",  # log of how spun the rest of the sentence looks: the mean over its other words of the
+    # tagger's P(change) or the table's swap rate there, whichever is higher (clean text has few such words)
 )
 SECOND_LOOK_FEATURES = (
     "logit",  # the first look's log-odds
@@ -111,6 +113,14 @@ def _log(x: float) -> float:
     return math.log(max(x, 1e-6))
 
 
+def _in_number(text: str, start: int, end: int) -> bool:
+    """Does ``text[start:end]`` cut through a number ("following 5" of "following 5:30", "2" of "2,000")?"""
+    left, right = text[max(start - 2, 0) : start], text[end : end + 2]
+    cut_left = text[start : start + 1].isdigit() and len(left) == 2 and left[0].isdigit() and left[1] in ":,./"
+    cut_right = text[end - 1 : end].isdigit() and len(right) == 2 and right[0] in ":,./" and right[1].isdigit()
+    return cut_left or cut_right
+
+
 def propose(
     text: str,
     tags: Tags,
@@ -140,11 +150,15 @@ def propose(
             i = starts[start]
             k = sum(1 for _, e in spans[i:] if e <= end)
             found[(start, end, after)] = [i, k, 0.0, 0]
+    looks_spun = [1 - keep[j] if j < len(keep) else 0.0 for j in range(len(spans))]
+    for i, _, rate, _ in found.values():
+        looks_spun[i] = max(looks_spun[i], rate)
+    total = sum(looks_spun)
     out = []
     spun_score: dict[tuple[int, int], float] = {}  # the spun words' side, shared by up to 3 replacements
     for (start, end, after), (i, k, rate, count) in found.items():
         before = text[start:end]
-        if before == after:
+        if before == after or _in_number(text, start, end):
             continue
         left = text[spans[i - 1][0] : spans[i - 1][1]].lower() if i > 0 else "<s>"
         right = text[spans[i + k][0] : spans[i + k][1]].lower() if i + k < len(spans) else "</s>"
@@ -171,6 +185,7 @@ def propose(
             float(k),
             float(t is not None),
             t or 0.0,
+            math.log(0.01 + (total - looks_spun[i]) / len(spans)),
         ]
         if i == 0 and before[:1].isdigit() and after[:1].islower():  # "2 ..." was "Two ..." at a sentence start
             after = after[0].upper() + after[1:]
@@ -211,3 +226,30 @@ def fit(
         b -= 0.5 * g.mean()
     raw = w / std
     return raw.tolist(), float(b - (raw * mean).sum())
+
+
+def _distance(a: Sequence[str], b: Sequence[str]) -> int:
+    """Word-level Levenshtein distance."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
+    return row[-1]
+
+
+def helps(spun: str, gold: Sequence[Edit], edit: Edit) -> bool:
+    """Does ``edit`` bring ``spun`` closer to the original (``gold``: its edits, as ``diff`` finds them)? The
+    training target of a candidate: "arm" -> "gun" is right inside the gold edit "arm jurisprudence" -> "gun laws"."""
+    near = [g for g in gold if g.start < edit.end and edit.start < g.end]
+    if not near:
+        return False
+    start, end = min(edit.start, near[0].start), max(edit.end, near[-1].end)
+    region = spun[start:end]
+
+    def tokens(edits: Sequence[Edit]) -> list[str]:
+        text = apply(region, [Edit(e.start - start, e.end - start, e.before, e.after) for e in edits])
+        return [text[s:e] for s, e in words(text)]
+
+    target = tokens(near)
+    return _distance(tokens([edit]), target) < _distance(tokens([]), target)

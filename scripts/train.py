@@ -223,20 +223,22 @@ def train_article_sentences() -> Iterator[str]:
             yield from (article["text"][s:e] for s, e in split(article["text"]))
 
 
-def fit_decider(out: Path, data: Path, second_look_only: bool = False) -> dict:
+def fit_decider(out: Path, data: Path, refit: bool = False) -> dict:
     """Count the phrase table and bigram model on train, then fit the candidate weights on the first half
-    of dev and pick on the second half the confidence with the most BLEU that keeps clean-text damage
-    under MAX_CLEAN_DAMAGE; then the same for the language model's second look. ``second_look_only``
-    keeps the model folder's table, bigrams and first-look settings and refits only the second look."""
+    of dev (its spun sentences, and its originals as clean text where every candidate is wrong) and pick on
+    the second half the confidence with the most BLEU that keeps clean-text damage under MAX_CLEAN_DAMAGE;
+    then the same for the language model's second look.
+    A candidate is right when it brings the sentence closer to its original (``helps``). ``refit`` keeps the
+    model folder's table and bigrams."""
     import sacrebleu
     import sentencepiece as spm
 
-    from restore.candidates import Decider, SecondLook, choose, fit
+    from restore.candidates import Decider, SecondLook, choose, fit, helps
     from restore.edits import apply, diff
     from restore.engine import load_backend, tag_sentences
     from restore.lm import ContextLM
     from restore.phrases import BigramLM, PhraseTable
-    from restore.restorer import BIGRAMS_FILE, PHRASES_FILE, SETTINGS_FILE
+    from restore.restorer import BIGRAMS_FILE, PHRASES_FILE
     from restore_eval.bench import words_changed
 
     def read(name: str) -> list[dict]:
@@ -244,9 +246,8 @@ def fit_decider(out: Path, data: Path, second_look_only: bool = False) -> dict:
             return [json.loads(line) for line in f]
 
     t0 = time.time()
-    if second_look_only:
+    if refit:
         table, lm = PhraseTable.load(out / PHRASES_FILE), BigramLM.load(out / BIGRAMS_FILE)
-        settings = json.loads((out / SETTINGS_FILE).read_text())
     else:
         train = read("train.jsonl")
         table = PhraseTable.build((r["spun"], r["original"]) for r in train if not r["clean"])
@@ -259,49 +260,50 @@ def fit_decider(out: Path, data: Path, second_look_only: bool = False) -> dict:
     dev = read("dev.jsonl")
     backend = load_backend(out)
     sp = spm.SentencePieceProcessor(model_file=str(out / "spiece.model"))
-
-    first = Decider(backend.phrases, table, lm, weights=[], bias=0.0)  # weights: the fit below, or the folder's
-
-    def candidates(sentences: list[str]) -> list:
-        return first.candidates(sentences, tag_sentences(backend, sp, sentences, BATCH_SIZE))
+    decider = Decider(backend.phrases, table, lm, weights=[], bias=0.0)  # weights: the fits below
 
     half = len(dev) // 2
     spun = [r["spun"] for r in dev]
-    # clean text: the original of every held-out row, 1,500 sentences (its ~150 clean rows alone were too
-    # few: a threshold at 0.48% on them changed 0.6% of the test set's clean words)
-    clean = [r["original"] for r in dev[half:]]
+    # clean text: the original of every row, 1,500 sentences a half (the ~150 unspun rows of a half alone
+    # were too few: a threshold at 0.48% on them changed 0.6% of the test set's clean words)
+    originals = [r["original"] for r in dev]
+    clean = originals[half:]
     refs = [clean]
-    cands, clean_cands = candidates(spun), candidates(clean)
+    clean_words = sum(len(s.split()) for s in clean)
+
+    def candidates(sentences: list[str]) -> list:
+        return decider.candidates(sentences, tag_sentences(backend, sp, sentences, BATCH_SIZE))
 
     def fitted(cands: list, clean_cands: list) -> dict:
         x, y = [], []
-        for r, cs in zip(dev[:half], cands[:half]):
-            gold = {(e.start, e.end, e.after) for e in diff(r["spun"], r["original"])}
-            x += [c.features for c in cs]
-            y += [int((c.edit.start, c.edit.end, c.edit.after) in gold) for c in cs]
+        for r, cs, clean_cs in zip(dev[:half], cands[:half], clean_cands[:half]):
+            gold = diff(r["spun"], r["original"])
+            x += [c.features for c in cs + clean_cs]
+            y += [int(helps(r["spun"], gold, c.edit)) for c in cs] + [0] * len(clean_cs)
         weights, bias = fit(x, y)
-        print(f"fitted on {len(y)} candidates ({sum(y)} right): weights {[round(w, 3) for w in weights]}")
+        print(f"fitted on {len(y)} candidates ({sum(y)} help): weights {[round(w, 3) for w in weights]}")
 
         def restored(sentences: list[str], cands: list, t: float) -> list[str]:
             return [apply(s, choose(cs, weights, bias, t)) for s, cs in zip(sentences, cands)]
 
         best = (-1.0, 1.0)
-        clean_words = sum(len(s.split()) for s in clean)
         for t in [i / 50 for i in range(5, 50)]:
             bleu = sacrebleu.corpus_bleu(restored(spun[half:], cands[half:], t), refs).score
-            damage = sum(map(words_changed, clean, restored(clean, clean_cands, t))) / clean_words
+            damage = sum(map(words_changed, clean, restored(clean, clean_cands[half:], t))) / clean_words
             print(f"min_confidence {t:.2f}: dev BLEU {bleu:.2f}, clean words changed {100 * damage:.2f}%", flush=True)
             if damage <= MAX_CLEAN_DAMAGE and bleu > best[0]:
                 best = (bleu, t)
         print(f"dev BLEU of the input {sacrebleu.corpus_bleu(spun[half:], refs).score:.2f}, chosen {best}")
         return {"weights": weights, "bias": bias, "min_confidence": best[1]}
 
-    if not second_look_only:
-        settings = fitted(cands, clean_cands)
-    first.weights, first.bias = settings["weights"], settings["bias"]
+    cands, clean_cands = candidates(spun), candidates(originals)
+    settings = fitted(cands, clean_cands)
+    decider.weights, decider.bias = settings["weights"], settings["bias"]
     second = SecondLook(ContextLM(), [], 0.0)  # rescore() reads only the first look's weights
     print("second look:", flush=True)
-    settings["second_look"] = fitted(second.rescore(spun, cands, first), second.rescore(clean, clean_cands, first))
+    settings["second_look"] = fitted(
+        second.rescore(spun, cands, decider), second.rescore(originals, clean_cands, decider)
+    )
     return settings
 
 
@@ -348,17 +350,17 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=1_000_000)
     ap.add_argument("--max-hours", type=float, default=100.0)
     ap.add_argument("--export", type=Path, help="write the averaged model here and exit")
-    ap.add_argument("--second-look", type=Path, metavar="MODEL", help="refit only the second look of MODEL and exit")
+    ap.add_argument("--refit", type=Path, metavar="MODEL", help="refit MODEL's restore.json and exit")
     ap.add_argument("--average", type=int, default=3)
     ap.add_argument("--weights-only", action="store_true", help="with --export: only the fp16 weights, in shards")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine (scripts/device_train.sh)")
     ap.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     args = ap.parse_args()
-    if args.second_look:
+    if args.refit:
         from restore.restorer import SETTINGS_FILE
 
-        settings = fit_decider(args.second_look, args.data, second_look_only=True)
-        (args.second_look / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n")
+        settings = fit_decider(args.refit, args.data, refit=True)
+        (args.refit / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n")
         return
     if args.export:
         return export(args.run, args.export, args.average, args.data, args.weights_only)

@@ -1,9 +1,11 @@
 """The phrase table, the bigram model and the choice of edits: counts and context decide, nothing else."""
 
+import math
+
 import pytest
 
-from restore.candidates import FEATURES, Candidate, choose, fit, probability, propose
-from restore.edits import Edit
+from restore.candidates import FEATURES, Candidate, choose, fit, helps, probability, propose
+from restore.edits import Edit, diff, words
 from restore.phrases import BigramLM, PhraseTable
 
 PAIRS = [
@@ -80,3 +82,39 @@ def test_a_number_word_put_back_at_a_sentence_start_is_capitalised():
         "2 dogs barked.", ([0] * 3, [0.0] * 3, [1.0] * 3), [], PhraseTable.build(pairs), BigramLM.build(CLEAN)
     )
     assert {c.edit.after for c in found} == {"Two"}
+
+
+def test_a_candidate_helps_when_it_brings_the_sentence_closer_to_the_original():
+    spun = "a debate on arm jurisprudence that stalled"
+    gold = diff(spun, "a debate on gun laws that stalled")
+    assert [(g.before, g.after) for g in gold] == [("arm jurisprudence", "gun laws")]
+    assert helps(spun, gold, Edit(12, 15, "arm", "gun"))  # half of the gold edit is still right
+    assert helps(spun, gold, Edit(12, 29, "arm jurisprudence", "gun laws"))
+    assert not helps(spun, gold, Edit(12, 15, "arm", "weapon"))  # the wrong synonym
+    assert not helps(spun, gold, Edit(2, 8, "debate", "discussion"))  # a word the original has
+
+
+def test_digits_inside_a_larger_number_are_never_candidates():
+    pairs = [("He saw 5 cats.", "He saw five cats."), ("It came following 5 pm.", "It came after five pm.")] * 2
+    table, lm = PhraseTable.build(pairs), BigramLM.build(CLEAN)
+    for text in (
+        "It passed following 5:30 in the morning.",  # the n-gram "following 5" would cut "5:30"
+        "It cost 5,000 dollars.",
+        "It rose 2.5 points.",
+        "Then 12/5 came.",
+    ):
+        n = len(words(text))
+        assert propose(text, ([0] * n, [0.0] * n, [1.0] * n), [], table, lm) == [], text
+    found = propose("It passed following 5 in the morning.", ([0] * 8, [0.0] * 8, [1.0] * 8), [], table, lm)
+    assert {(c.edit.before, c.edit.after) for c in found} == {("following 5", "after five"), ("5", "five")}
+
+
+def test_a_candidate_among_spun_looking_words_has_a_higher_density_than_in_clean_looking_text():
+    pairs = [("Washington's best diplomat spoke.", "Washington's top diplomat spoke.")] * 2
+    table, lm = PhraseTable.build(pairs), BigramLM.build(CLEAN)
+    text = "Washington's best diplomat spoke today."
+    density = FEATURES.index("log_density")
+    (calm,) = propose(text, ([0] * 6, [0.0] * 6, [1.0] * 6), [], table, lm)
+    (busy,) = propose(text, ([0] * 6, [0.0] * 6, [1.0, 0.9, 0.2, 0.3, 1.0, 1.0]), [], table, lm)
+    assert busy.features[density] > calm.features[density]
+    assert calm.features[density] == pytest.approx(math.log(0.01))  # nothing else looks spun

