@@ -3,8 +3,9 @@
 For every word, the longest spun n-gram the table knows starting there proposes its commonest
 originals, and the tagger proposes its own replacement. Each candidate gets a few features (how often
 the n-gram was an edit in training, how sure the tagger is the word should change, whether the clean
-text bigram model prefers the replacement between its neighbours, ...) and a probability from a logistic
-model fitted on dev pairs. Candidates at least ``min_confidence`` likely are applied, best first, never
+text bigram model prefers the replacement between its neighbours, how spun the rest of the sentence
+looks, ...) and a probability from a logistic model fitted on dev pairs and their clean originals, with
+``helps`` as the target. Candidates at least ``min_confidence`` likely are applied, best first, never
 overlapping: everything else is left alone. The optional ``SecondLook`` rescores the candidates the first
 look finds at least SECOND_LOOK_FLOOR likely with a language model's reading of their context.
 """

@@ -224,12 +224,11 @@ def train_article_sentences() -> Iterator[str]:
 
 
 def fit_decider(out: Path, data: Path, refit: bool = False) -> dict:
-    """Count the phrase table and bigram model on train, then fit the candidate weights on the first half
-    of dev (its spun sentences, and its originals as clean text where every candidate is wrong) and pick on
-    the second half the confidence with the most BLEU that keeps clean-text damage under MAX_CLEAN_DAMAGE;
-    then the same for the language model's second look.
-    A candidate is right when it brings the sentence closer to its original (``helps``). ``refit`` keeps the
-    model folder's table and bigrams."""
+    """Count the phrase table and bigram model on train (``refit``: keep the model folder's), then fit the
+    candidate weights on the first half of dev, its spun sentences (a candidate is right when it brings the
+    sentence closer to its original, ``helps``) and its originals as clean text (every candidate wrong), and
+    pick on the second half the confidence with the most BLEU that keeps clean-text damage under
+    MAX_CLEAN_DAMAGE; then the same for the language model's second look."""
     import sacrebleu
     import sentencepiece as spm
 
