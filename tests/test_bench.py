@@ -3,7 +3,7 @@ import json
 import pytest
 
 import restore.engine
-from restore_eval.bench import kept, main, score, word_edits, words_changed
+from restore_eval.bench import kept, main, score, table, word_edits, words_changed
 from tests.conftest import fake_edit_sentences
 
 SPUN = ["the best diplomat of the country", "it was a 12 months ago today", "no change here at all today"]
@@ -73,3 +73,15 @@ def test_phrase_lists_report_exact_restorations(tiny_model, tmp_path, monkeypatc
     assert main(["--phrases", str(tsv), "--model", str(tiny_model)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["phrases"] == 2 and report["restored_exactly"] == 0.5 and report["changed"] == 0.5
+
+
+def test_the_table_tells_clean_damage_apart_on_either_side_of_the_half_percent_target(tiny_model, tmp_path, capsys):
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(json.dumps({"spun": SPUN[0], "original": REF[0]}) + "\n")
+    main(["--pairs", str(pairs), "--model", str(tiny_model), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    rows = {}
+    for damage in (0.0047, 0.0054):
+        report |= {"clean_words_changed": damage, "clean_sentences_changed": 0.06}
+        rows[damage] = next(line for line in table(report).splitlines() if line.startswith("clean words changed"))
+    assert rows[0.0047].endswith("0.47%") and rows[0.0054].endswith("0.54%")
