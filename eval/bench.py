@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from restore.edits import words
+from restore.lm import NAME as LM_NAME
 
 
 def _tokens(text: str) -> list[str]:
@@ -118,7 +119,7 @@ def run(pairs_path: Path, model: str | None, limit: int | None, batch_size: int,
     report["model_load_seconds"] = load_s
     report["signature"] = (
         f"restore-bench|pairs:{pairs_path.name}@{digest}|n:{len(rows)}|model:{restorer.path.name}"
-        f"|min_confidence:{restorer.min_confidence}|batch:{batch_size}|lm:{'smollm2-135m-int8' if lm else 'no'}"
+        f"|min_confidence:{restorer.min_confidence}|batch:{batch_size}|lm:{LM_NAME if lm else 'no'}"
     )
     return report
 
