@@ -63,13 +63,9 @@ def test_same_output_whatever_the_batch_size(restorer):
     assert restorer.restore(SPUN, batch_size=1) == restorer.restore(SPUN, batch_size=64)
 
 
-def test_fast_engine_agrees_with_the_transformers_reference(restorer):
-    # edit by edit: int8 moves a few probabilities across the threshold, and one such edit in a paragraph
-    # of five sentences made the whole paragraph differ (10 of 14 the same, 76 of 80 edits the same). Two
-    # fits of the decider agreed on 71 of 77 and 72 of 81 edits here, both on 92% of the test sentences
-    fast = {(e.start, e.end, e.after) for e in restorer.explain(SPUN)}
-    reference = {(e.start, e.end, e.after) for e in Restorer(engine="torch").explain(SPUN)}
-    assert len(fast & reference) >= 0.85 * len(fast | reference)
+def test_fast_engine_restores_what_the_transformers_reference_restores(restorer):
+    # the int8 copy it replaced agreed on 72 of 81 edits here, and on other edits on other CPUs
+    assert restorer.restore(SPUN) == Restorer(engine="torch").restore(SPUN)
 
 
 def test_cli_on_a_file(tmp_path):

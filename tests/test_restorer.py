@@ -71,7 +71,7 @@ def test_a_2000_word_sentence_without_punctuation_comes_back_whole(fake_restorer
 
 @pytest.fixture(scope="module")
 def onnx_model(tiny_model, tmp_path_factory):
-    """The tiny model with an ONNX copy (fp32; the int8 one is tested below)."""
+    """The tiny model with its ONNX graph."""
     import shutil
 
     from restore.engine import export_onnx
@@ -93,7 +93,42 @@ def test_onnx_backend_tags_what_transformers_tags(onnx_model):
     a, b = torch_r.backend.tag(list(ids), list(firsts)), onnx_r.backend.tag(list(ids), list(firsts))
     assert [labels for labels, _, _ in a] == [labels for labels, _, _ in b]
     for (_, p1, k1), (_, p2, k2) in zip(a, b):
-        assert p1 == pytest.approx(p2, abs=1e-4) and k1 == pytest.approx(k2, abs=1e-4)
+        assert p1 == pytest.approx(p2, abs=1e-5) and k1 == pytest.approx(k2, abs=1e-5)
+
+
+def test_the_onnx_graph_runs_on_the_weights_in_model_safetensors(onnx_model, tmp_path):
+    """One copy of the weights: retrained weights saved over model.safetensors are what ONNX Runtime runs."""
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    from restore.tags import encode
+
+    folder = tmp_path / "model"
+    shutil.copytree(onnx_model, folder)
+    weights = load_file(folder / "model.safetensors")
+    weights["classifier.bias"][0] += 30.0  # KEEP wins everywhere
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    r = Restorer(folder, engine="onnx")
+    ids, firsts = encode(r.sp, ["The minister said the economic support would continue"], 64)[0]
+    torch_keep = Restorer(folder, engine="torch").backend.tag([ids], [firsts])[0][2]
+    assert r.backend.tag([ids], [firsts])[0][2] == pytest.approx(torch_keep, abs=1e-5)
+    assert min(torch_keep) > 0.99
+
+
+def test_weights_that_do_not_fit_the_graph_are_refused_in_one_line(onnx_model, tmp_path):
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    folder = tmp_path / "model"
+    shutil.copytree(onnx_model, folder)
+    weights = load_file(folder / "model.safetensors")
+    del weights["classifier.weight"]
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(ValueError, match=r"tagger\.onnx: cannot run it on model\.safetensors") as e:
+        Restorer(folder, engine="onnx")
+    assert "\n" not in str(e.value)
 
 
 def test_each_word_gets_its_likeliest_change_and_the_probability_of_keep(tiny_model):
@@ -117,17 +152,12 @@ def test_each_word_gets_its_likeliest_change_and_the_probability_of_keep(tiny_mo
         assert keep == pytest.approx(probs[:, 0].tolist(), abs=1e-6)
 
 
-def test_int8_tags_do_not_depend_on_the_batch(tiny_model, tmp_path):
-    """Dynamic int8 scales activations per batch, so a sentence's tags changed with its batch-mates."""
-    import shutil
+def test_onnx_tags_do_not_depend_on_the_batch(onnx_model):
+    """A dynamic int8 copy once scaled activations per batch: a sentence's tags changed with its batch-mates."""
+    from restore.engine import tag_sentences
 
-    from restore.engine import export_onnx, tag_sentences
-
-    folder = tmp_path / "model"
-    shutil.copytree(tiny_model, folder)
     sentences = [f"The minister said {'very ' * i}much about the economic support in {1990 + i}." for i in range(40)]
-    export_onnx(folder, calibration=sentences[::3])
-    r = Restorer(folder, engine="onnx")
+    r = Restorer(onnx_model, engine="onnx")
     one, many = tag_sentences(r.backend, r.sp, sentences, 1), tag_sentences(r.backend, r.sp, sentences, 32)
     assert one == many
 
