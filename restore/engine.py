@@ -7,8 +7,8 @@ each word's first token only. An edit's confidence is the lowest probability amo
 Two backends run the same weights in fp32: ``TorchBackend`` (transformers: the reference) and
 ``OnnxBackend`` (ONNX Runtime: the graph in ``tagger.onnx``, made by ``export_onnx``, with its weights read
 from ``model.safetensors`` at load), used when ``onnxruntime`` is installed and the graph exists. They agree
-to ~1e-6 on every CPU; an int8 copy was 1.2x faster but moved P(KEEP) by 0.014 on average, differently on
-different CPUs, and so changed results from one machine to the next.
+within 4e-6, and fp32 kernels differ by CPU only in rounding; an int8 copy tagged 1.2x faster but moved P(KEEP)
+by 0.014 on average, differently on different CPUs, and so changed results from one machine to the next.
 """
 
 from __future__ import annotations
