@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -96,19 +98,27 @@ def test_onnx_backend_tags_what_transformers_tags(onnx_model):
         assert p1 == pytest.approx(p2, abs=1e-5) and k1 == pytest.approx(k2, abs=1e-5)
 
 
-def test_the_onnx_graph_runs_on_the_weights_in_model_safetensors(onnx_model, tmp_path):
-    """One copy of the weights: retrained weights saved over model.safetensors are what ONNX Runtime runs."""
+def _with_weights(model: Path, folder: Path, change) -> Path:
+    """A copy of ``model`` whose model.safetensors ``change`` (a function of the weights dict) has edited."""
     import shutil
 
     from safetensors.numpy import load_file, save_file
 
+    shutil.copytree(model, folder)
+    weights = load_file(folder / "model.safetensors")
+    change(weights)
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    return folder
+
+
+def test_the_onnx_graph_runs_on_the_weights_in_model_safetensors(onnx_model, tmp_path):
+    """One copy of the weights: retrained weights saved over model.safetensors are what ONNX Runtime runs."""
     from restore.tags import encode
 
-    folder = tmp_path / "model"
-    shutil.copytree(onnx_model, folder)
-    weights = load_file(folder / "model.safetensors")
-    weights["classifier.bias"][0] += 30.0  # KEEP wins everywhere
-    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    def keep_wins_everywhere(weights: dict) -> None:
+        weights["classifier.bias"][0] = 30.0
+
+    folder = _with_weights(onnx_model, tmp_path / "model", keep_wins_everywhere)
     r = Restorer(folder, engine="onnx")
     ids, firsts = encode(r.sp, ["The minister said the economic support would continue"], 64)[0]
     torch_keep = Restorer(folder, engine="torch").backend.tag([ids], [firsts])[0][2]
@@ -117,15 +127,7 @@ def test_the_onnx_graph_runs_on_the_weights_in_model_safetensors(onnx_model, tmp
 
 
 def test_weights_that_do_not_fit_the_graph_are_refused_in_one_line(onnx_model, tmp_path):
-    import shutil
-
-    from safetensors.numpy import load_file, save_file
-
-    folder = tmp_path / "model"
-    shutil.copytree(onnx_model, folder)
-    weights = load_file(folder / "model.safetensors")
-    del weights["classifier.weight"]
-    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    folder = _with_weights(onnx_model, tmp_path / "model", lambda w: w.pop("classifier.weight"))
     with pytest.raises(ValueError, match=r"tagger\.onnx: cannot run it on model\.safetensors") as e:
         Restorer(folder, engine="onnx")
     assert "\n" not in str(e.value)
