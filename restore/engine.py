@@ -28,6 +28,7 @@ MAX_TOKENS = 256  # words past this many tokens of one piece are kept as they ar
 SECOND_LOOK_CHUNK = 256  # sentences tagged and decided together with the second look (~15 s; 128 cost 6% speed)
 ONNX_FILE = "tagger.onnx"  # the graph alone (~0.2 MB); its weights are model.safetensors'
 WEIGHTS_FILE = "model.safetensors"
+GRAPH_PREFIX = "model."  # _tagger holds the model as .model, so the graph names a weight model.<parameter>
 SUPPLIED = "supplied-at-load-from-" + WEIGHTS_FILE  # the graph's weights' "file": absent, so one not supplied fails
 
 Tags = tuple[list[int], list[float], list[float]]  # per word: likeliest label but KEEP, its probability, P(KEEP)
@@ -122,7 +123,7 @@ class OnnxBackend:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.log_severity_level = 3
-        weights = {f"model.{k}": v.astype(np.float32) for k, v in load_file(path / WEIGHTS_FILE).items()}
+        weights = {GRAPH_PREFIX + k: v.astype(np.float32) for k, v in load_file(path / WEIGHTS_FILE).items()}
         # ORT uses these buffers in place: they live as long as the backend
         self._weights = [onnxruntime.OrtValue.ortvalue_from_numpy(w) for w in weights.values()]
         options.add_external_initializers(list(weights), self._weights)
@@ -169,7 +170,7 @@ def export_onnx(path: Path) -> Path:
     from transformers import T5ForTokenClassification
 
     model = T5ForTokenClassification.from_pretrained(path, dtype=torch.float32).eval()
-    weights = {f"model.{k}": p for k, p in model.named_parameters()}
+    weights = {GRAPH_PREFIX + k: p for k, p in model.named_parameters()}
     with torch.no_grad():  # the exporter merges weights of equal value (e.g. untrained layer norms, all
         for p in weights.values():  # ones); the graph keeps no values, so each gets a distinct one
             p.normal_()
