@@ -2,17 +2,20 @@
 the originals it replaced most often; plus a bigram model of clean text to judge a replacement in context.
 
 Both are plain counts, built by ``scripts/train.py --export`` from the training split and stored in the
-model folder (``phrases.tsv.xz``, ``bigrams.tsv.xz``).
+model folder (``phrases.tsv.xz``, ``bigrams.npz.xz``).
 """
 
 from __future__ import annotations
 
+import io
 import lzma
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
 
 from restore.edits import diff, words
 
@@ -95,33 +98,59 @@ _tokens = lru_cache(maxsize=1 << 16)(_lowered_words)  # candidate phrases repeat
 
 class BigramLM:
     """Lowercased word bigram counts of clean text with stupid backoff: is "top diplomat" likelier than
-    "best diplomat" between these neighbours?"""
+    "best diplomat" between these neighbours?
 
-    def __init__(self, unigrams: dict[str, int], bigrams: dict[str, int]) -> None:
-        self.unigrams, self.bigrams = unigrams, bigrams
+    Every bigram is kept (the rarest carry the most signal about sense), so they are held as arrays, not
+    a dict: the vocabulary with its counts, and each bigram as the key ``id(a) * V + id(b)`` in one sorted
+    array with its count alongside. Stored as one xz-compressed ``.npz``: per word, how many words follow
+    it, then those words' ids and the counts.
+    """
+
+    def __init__(self, unigrams: dict[str, int], follows: np.ndarray, seconds: np.ndarray, counts: np.ndarray) -> None:
+        """``unigrams`` in id order; ``follows[i]``: how many bigrams start with word ``i``; ``seconds``: their
+        second words' ids, ascending within each first word; ``counts``: each bigram's count."""
+        self.unigrams = unigrams
+        self.ids = {w: i for i, w in enumerate(unigrams)}
+        firsts = np.repeat(np.arange(len(unigrams), dtype=np.uint64), follows)
+        self.keys = firsts * np.uint64(len(unigrams)) + seconds.astype(np.uint64)
+        self.counts = counts
         self.total = sum(unigrams.values())
         # the same phrases and word pairs come up in sentence after sentence: remember them
         self.logprob = lru_cache(maxsize=1 << 18)(self.logprob)
         self.unigram = lru_cache(maxsize=1 << 16)(self.unigram)
+
+    def __len__(self) -> int:
+        """The number of distinct bigrams."""
+        return len(self.keys)
 
     @staticmethod
     def tokens(text: str) -> tuple[str, ...]:
         return _tokens(text)
 
     @classmethod
-    def build(cls, sentences: Iterable[str], min_count: int = 2) -> BigramLM:
+    def build(cls, sentences: Iterable[str]) -> BigramLM:
         uni: Counter = Counter()
         bi: Counter = Counter()
         for s in sentences:
             w = ["<s>", *_lowered_words(s), "</s>"]
             uni.update(w)
-            bi.update(f"{a} {b}" for a, b in zip(w, w[1:]))
-        return cls(dict(uni), {k: v for k, v in bi.items() if v >= min_count})
+            bi.update(zip(w, w[1:]))
+        unigrams = {w: uni[w] for w in sorted(uni)}
+        ids = {w: i for i, w in enumerate(unigrams)}
+        firsts = np.fromiter((ids[a] for a, _ in bi), np.int64, len(bi))
+        seconds = np.fromiter((ids[b] for _, b in bi), np.int64, len(bi))
+        counts = np.fromiter(bi.values(), np.int64, len(bi))
+        order = np.lexsort((seconds, firsts))
+        follows = np.bincount(firsts, minlength=len(unigrams))
+        return cls(unigrams, follows, seconds[order].astype(np.uint32), counts[order].astype(np.uint32))
 
     def logprob(self, a: str, b: str) -> float:
-        count = self.bigrams.get(f"{a} {b}")
-        if count:
-            return math.log(count / self.unigrams[a])
+        i, j = self.ids.get(a), self.ids.get(b)
+        if i is not None and j is not None:
+            key = np.uint64(i * len(self.ids) + j)  # a Python int would make numpy convert the whole array
+            k = int(self.keys.searchsorted(key))
+            if k < len(self.keys) and self.keys[k] == key:
+                return math.log(int(self.counts[k]) / self.unigrams[a])
         return math.log(BACKOFF * (self.unigrams.get(b, 0) + 0.5) / self.total)
 
     def unigram(self, text: str) -> float:
@@ -135,22 +164,21 @@ class BigramLM:
         return sum(map(self.logprob, w, w[1:]))
 
     def save(self, path: Path) -> None:
-        with lzma.open(path, "wt", encoding="utf-8") as f:
-            for k, v in sorted(self.unigrams.items()):
-                f.write(f"{k}\t{v}\n")
-            f.write("\n")
-            for k, v in sorted(self.bigrams.items()):
-                f.write(f"{k}\t{v}\n")
+        size = np.uint64(len(self.ids))
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            words=np.frombuffer("\n".join(self.unigrams).encode("utf-8"), np.uint8),
+            word_counts=np.array(list(self.unigrams.values()), np.uint32),
+            follows=np.bincount((self.keys // size).astype(np.int64), minlength=len(self.ids)).astype(np.uint32),
+            seconds=(self.keys % size).astype(np.uint32),
+            counts=self.counts,
+        )
+        path.write_bytes(lzma.compress(buffer.getvalue(), preset=9 | lzma.PRESET_EXTREME))
 
     @classmethod
     def load(cls, path: Path) -> BigramLM:
-        tables: list[dict[str, int]] = [{}, {}]
-        part = 0
-        with lzma.open(path, "rt", encoding="utf-8") as f:
-            for line in f:
-                if line == "\n":
-                    part = 1
-                    continue
-                key, count = line.rstrip("\n").rsplit("\t", 1)
-                tables[part][key] = int(count)
-        return cls(*tables)
+        arrays = np.load(io.BytesIO(lzma.decompress(path.read_bytes())))
+        words = bytes(arrays["words"]).decode("utf-8").split("\n")
+        unigrams = dict(zip(words, arrays["word_counts"].tolist()))
+        return cls(unigrams, arrays["follows"], arrays["seconds"], arrays["counts"])

@@ -16,7 +16,7 @@ from restore.segment import split
 SETTINGS_FILE = "restore.json"  # in the model folder: {"weights": [...], "bias": float, "min_confidence": float,
 # "second_look": {the same three for the language model's second look}}
 PHRASES_FILE = "phrases.tsv.xz"
-BIGRAMS_FILE = "bigrams.tsv.xz"
+BIGRAMS_FILE = "bigrams.npz.xz"
 
 
 def default_model() -> Path:

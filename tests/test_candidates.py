@@ -27,12 +27,24 @@ def test_phrase_table_counts_edits_and_occurrences_sentence_initial_case_folded(
     assert PhraseTable.load(tmp_path / "p.tsv.xz").entries == table.entries
 
 
-def test_bigram_model_prefers_the_clean_wording_in_context(tmp_path):
+def test_bigram_model_prefers_the_clean_wording_in_context():
     lm = BigramLM.build(CLEAN)
     assert lm.score("washington's", "top", "diplomat") > lm.score("washington's", "best", "diplomat")
-    lm.save(tmp_path / "b.tsv.xz")
-    again = BigramLM.load(tmp_path / "b.tsv.xz")
-    assert again.score("will", "condemn", "the") == lm.score("will", "condemn", "the")
+
+
+def test_bigram_model_keeps_every_pair_through_save_and_load(tmp_path):
+    lm = BigramLM.build([o for _, o in PAIRS] + ["Zürich’s café opened."])  # each sentence once
+    assert lm.logprob("the", "attack") == math.log(1 / 3)  # seen once: kept ("the" 3 times)
+    assert lm.logprob("zürich’s", "café") == math.log(1 / 1)
+    assert lm.logprob("attack", "the") == math.log(0.4 * 3.5 / lm.total)  # never seen: backs off to "the"
+    assert lm.logprob("unheard", "of") == math.log(0.4 * 0.5 / lm.total)
+    lm.save(tmp_path / "b.npz.xz")
+    again = BigramLM.load(tmp_path / "b.npz.xz")
+    assert len(again) == len(lm) == 30 and again.unigrams == lm.unigrams
+    vocabulary = list(lm.unigrams)
+    assert [again.logprob(a, b) for a in vocabulary for b in vocabulary] == [
+        lm.logprob(a, b) for a in vocabulary for b in vocabulary
+    ]
 
 
 def test_candidates_come_from_the_table_with_one_feature_each():
