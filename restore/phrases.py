@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import lzma
 import math
+import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
@@ -178,7 +179,11 @@ class BigramLM:
 
     @classmethod
     def load(cls, path: Path) -> BigramLM:
-        arrays = np.load(io.BytesIO(lzma.decompress(path.read_bytes())))
-        words = bytes(arrays["words"]).decode("utf-8").split("\n")
-        unigrams = dict(zip(words, arrays["word_counts"].tolist()))
-        return cls(unigrams, arrays["follows"], arrays["seconds"], arrays["counts"])
+        """Read what ``save`` wrote; anything else (e.g. the text table of older models) is a one-line ValueError."""
+        try:
+            arrays = np.load(io.BytesIO(lzma.decompress(path.read_bytes())))
+            words = bytes(arrays["words"]).decode("utf-8").split("\n")
+            unigrams = dict(zip(words, arrays["word_counts"].tolist()))
+            return cls(unigrams, arrays["follows"], arrays["seconds"], arrays["counts"])
+        except (lzma.LZMAError, zipfile.BadZipFile, ValueError, KeyError, EOFError) as e:
+            raise ValueError(f"{path}: not a bigram table written by BigramLM.save ({type(e).__name__})") from None

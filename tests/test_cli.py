@@ -78,6 +78,21 @@ def test_bad_model_folder_is_one_line_and_exit_2(tmp_path):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "not a restore model folder" in proc.stderr
 
 
+def test_an_unreadable_bigram_table_is_one_line_and_exit_2(tiny_model, tmp_path):
+    import lzma
+    import shutil
+
+    from restore.restorer import BIGRAMS_FILE
+
+    model = shutil.copytree(tiny_model, tmp_path / "model")
+    for content in (lzma.compress(b"the\t3\n\nof the\t2\n"), b"not xz at all"):  # the old text table; junk
+        (model / BIGRAMS_FILE).write_bytes(content)
+        proc = subprocess.run([sys.executable, "-m", "restore.cli", "--model", str(model)], input="x",
+                              capture_output=True, text=True)  # fmt: skip
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+        assert f"{BIGRAMS_FILE}: not a bigram table" in proc.stderr
+
+
 def test_help_is_instant_it_imports_no_torch():
     code = (
         "import sys, restore.cli\n"
