@@ -104,10 +104,12 @@ def _with_weights(model: Path, folder: Path, change) -> Path:
 
     from safetensors.numpy import load_file, save_file
 
+    from restore.engine import WEIGHTS_FILE
+
     shutil.copytree(model, folder)
-    weights = load_file(folder / "model.safetensors")
+    weights = load_file(folder / WEIGHTS_FILE)
     change(weights)
-    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    save_file(weights, folder / WEIGHTS_FILE, metadata={"format": "pt"})
     return folder
 
 
