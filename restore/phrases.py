@@ -1,8 +1,8 @@
 """What spinners did, counted from training pairs: each spun word n-gram, how often it was an edit, and
-the originals it replaced most often; plus a bigram model of clean text to judge a replacement in context.
+the originals it replaced most often; plus a bigram and trigram model of clean text to judge a replacement in context.
 
 Both are plain counts, built by ``scripts/train.py --export`` from the training split and stored in the
-model folder (``phrases.tsv.xz``, ``bigrams.npz.xz``).
+model folder (``phrases.tsv.xz``, ``ngrams.npz.xz``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import io
 import lzma
 import math
 import zipfile
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
@@ -97,27 +98,43 @@ def _lowered_words(text: str) -> tuple[str, ...]:
 _tokens = lru_cache(maxsize=1 << 16)(_lowered_words)  # candidate phrases repeat; sentences do not
 
 
-class BigramLM:
-    """Lowercased word bigram counts of clean text with stupid backoff: is "top diplomat" likelier than
-    "best diplomat" between these neighbours?
+class NgramLM:
+    """Lowercased word bigram and trigram counts of clean text with stupid backoff: is "top diplomat" likelier
+    than "best diplomat" between these neighbours?
 
-    Every bigram is kept (the rarest carry the most signal about sense), so they are held as arrays, not
-    a dict: the vocabulary with its counts, and each bigram as the key ``id(a) * V + id(b)`` in one sorted
-    array with its count alongside. Stored as one xz-compressed ``.npz``: per word, how many words follow
-    it, then those words' ids and the counts.
+    Every bigram is kept (the rarest carry the most signal about sense), and every trigram seen at least
+    ``min_trigram_count`` times, so they are held as arrays, not dicts: the vocabulary with its counts, each
+    bigram as the key ``id(a) * V + id(b)`` in one sorted array with its count alongside, and each trigram
+    as ``index of its first two words' bigram * V + id(c)``. Stored as one xz-compressed ``.npz``: per word,
+    how many words follow it, those words' ids and the counts; per bigram, how many words follow it, their
+    ids and the counts.
     """
 
-    def __init__(self, unigrams: dict[str, int], follows: np.ndarray, seconds: np.ndarray, counts: np.ndarray) -> None:
+    def __init__(
+        self,
+        unigrams: dict[str, int],
+        follows: np.ndarray,
+        seconds: np.ndarray,
+        counts: np.ndarray,
+        continues: np.ndarray,
+        thirds: np.ndarray,
+        trigram_counts: np.ndarray,
+    ) -> None:
         """``unigrams`` in id order; ``follows[i]``: how many bigrams start with word ``i``; ``seconds``: their
-        second words' ids, ascending within each first word; ``counts``: each bigram's count."""
+        second words' ids, ascending within each first word; ``counts``: each bigram's count; ``continues``,
+        ``thirds``, ``trigram_counts``: the same for the trigrams, per bigram in bigram order."""
         self.unigrams = unigrams
         self.ids = {w: i for i, w in enumerate(unigrams)}
-        firsts = np.repeat(np.arange(len(unigrams), dtype=np.uint64), follows)
-        self.keys = firsts * np.uint64(len(unigrams)) + seconds.astype(np.uint64)
+        size = len(unigrams)
+        self.keys = _keys(follows, seconds, size)
         self.counts = counts
+        self.trigram_keys = _keys(continues, thirds, size)
+        self.trigram_counts = trigram_counts
         self.total = sum(unigrams.values())
         # the same phrases and word pairs come up in sentence after sentence: remember them
+        self._bigram = lru_cache(maxsize=1 << 18)(self._bigram)  # shared by a context's trigrams
         self.logprob = lru_cache(maxsize=1 << 18)(self.logprob)
+        self.trigram_logprob = lru_cache(maxsize=1 << 18)(self.trigram_logprob)
         self.unigram = lru_cache(maxsize=1 << 16)(self.unigram)
 
     def __len__(self) -> int:
@@ -129,30 +146,60 @@ class BigramLM:
         return _tokens(text)
 
     @classmethod
-    def build(cls, sentences: Iterable[str]) -> BigramLM:
-        uni: Counter = Counter()
-        bi: Counter = Counter()
+    def build(cls, sentences: Iterable[str], min_trigram_count: int = 2) -> NgramLM:
+        """Count ``sentences``, each between ``<s>`` and ``</s>``, in one pass: ids as words first appear,
+        renumbered in sorted order at the end."""
+        first_seen: dict[str, int] = {"<s>": 0, "</s>": 1}
+        flat = array("q")
         for s in sentences:
-            w = ["<s>", *_lowered_words(s), "</s>"]
-            uni.update(w)
-            bi.update(zip(w, w[1:]))
-        unigrams = {w: uni[w] for w in sorted(uni)}
-        ids = {w: i for i, w in enumerate(unigrams)}
-        firsts = np.fromiter((ids[a] for a, _ in bi), np.int64, len(bi))
-        seconds = np.fromiter((ids[b] for _, b in bi), np.int64, len(bi))
-        counts = np.fromiter(bi.values(), np.int64, len(bi))
-        order = np.lexsort((seconds, firsts))
-        follows = np.bincount(firsts, minlength=len(unigrams))
-        return cls(unigrams, follows, seconds[order].astype(np.uint32), counts[order].astype(np.uint32))
+            flat.append(0)
+            flat.extend(first_seen.setdefault(w, len(first_seen)) for w in _lowered_words(s))
+            flat.append(1)
+        vocabulary = sorted(first_seen)
+        rank = np.empty(len(vocabulary), np.int64)
+        rank[[first_seen[w] for w in vocabulary]] = np.arange(len(vocabulary))
+        tokens = rank[np.frombuffer(flat, np.int64)] if flat else np.zeros(0, np.int64)
+        size, end = len(vocabulary), rank[1]
+        a, b, c = tokens[:-2], tokens[1:-1], tokens[2:]
+        pairs, pair_counts = np.unique((tokens[:-1] * size + tokens[1:])[tokens[:-1] != end], return_counts=True)
+        triples, triple_counts = np.unique(((a * size + b) * size + c)[(a != end) & (b != end)], return_counts=True)
+        common = triple_counts >= min_trigram_count
+        triples, triple_counts = triples[common], triple_counts[common]
+        pair_index = pairs.searchsorted(triples // size)  # every trigram's first two words are a bigram
+        return cls(
+            dict(zip(vocabulary, np.bincount(tokens, minlength=size).tolist())),
+            np.bincount(pairs // size, minlength=size),
+            (pairs % size).astype(np.uint32),
+            pair_counts.astype(np.uint32),
+            np.bincount(pair_index, minlength=len(pairs)),
+            (triples % size).astype(np.uint32),
+            triple_counts.astype(np.uint32),
+        )
+
+    def _bigram(self, a: str, b: str) -> int:
+        """The index of the bigram ``a b``, or -1."""
+        i, j = self.ids.get(a), self.ids.get(b)
+        if i is None or j is None:
+            return -1
+        key = i * len(self.ids) + j  # keys are int64, so numpy takes a Python int as it is (not so for uint64)
+        k = int(self.keys.searchsorted(key))
+        return k if k < len(self.keys) and self.keys.item(k) == key else -1
 
     def logprob(self, a: str, b: str) -> float:
-        i, j = self.ids.get(a), self.ids.get(b)
-        if i is not None and j is not None:
-            key = np.uint64(i * len(self.ids) + j)  # a Python int would make numpy convert the whole array
-            k = int(self.keys.searchsorted(key))
-            if k < len(self.keys) and self.keys[k] == key:
-                return math.log(int(self.counts[k]) / self.unigrams[a])
+        k = self._bigram(a, b)
+        if k >= 0:
+            return math.log(self.counts.item(k) / self.unigrams[a])
         return math.log(BACKOFF * (self.unigrams.get(b, 0) + 0.5) / self.total)
+
+    def trigram_logprob(self, a: str, b: str, c: str) -> float:
+        """log P(c | a b), backing off to BACKOFF * P(c | b)."""
+        k, j = self._bigram(a, b), self.ids.get(c)
+        if k >= 0 and j is not None:
+            key = k * len(self.ids) + j
+            t = int(self.trigram_keys.searchsorted(key))
+            if t < len(self.trigram_keys) and self.trigram_keys.item(t) == key:
+                return math.log(self.trigram_counts.item(t) / self.counts.item(k))
+        return math.log(BACKOFF) + self.logprob(b, c)
 
     def unigram(self, text: str) -> float:
         """Mean log-frequency of the words of ``text``: spinners favour rarer synonyms."""
@@ -164,26 +211,43 @@ class BigramLM:
         w = (left, *_tokens(middle), right)
         return sum(map(self.logprob, w, w[1:]))
 
+    def trigram_score(self, left: tuple[str, ...], middle: str, right: tuple[str, ...]) -> float:
+        """Log-probability of the words of ``middle`` and then ``right`` after ``left`` (two words, or
+        ``("<s>",)`` at a sentence start, where the first word has only the bigram to go by)."""
+        w = (*left, *_tokens(middle), *right)
+        first = self.logprob(w[0], w[1]) if len(left) == 1 and len(w) > 1 else 0.0
+        return first + sum(map(self.trigram_logprob, w, w[1:], w[2:]))
+
     def save(self, path: Path) -> None:
-        size = np.uint64(len(self.ids))
+        size = len(self.ids)
         buffer = io.BytesIO()
         np.savez(
             buffer,
             words=np.frombuffer("\n".join(self.unigrams).encode("utf-8"), np.uint8),
             word_counts=np.array(list(self.unigrams.values()), np.uint32),
-            follows=np.bincount((self.keys // size).astype(np.int64), minlength=len(self.ids)).astype(np.uint32),
+            follows=np.bincount(self.keys // size, minlength=len(self.ids)).astype(np.uint32),
             seconds=(self.keys % size).astype(np.uint32),
             counts=self.counts,
+            continues=np.bincount(self.trigram_keys // size, minlength=len(self.keys)).astype(np.uint32),
+            thirds=(self.trigram_keys % size).astype(np.uint32),
+            trigram_counts=self.trigram_counts,
         )
         path.write_bytes(lzma.compress(buffer.getvalue(), preset=9 | lzma.PRESET_EXTREME))
 
     @classmethod
-    def load(cls, path: Path) -> BigramLM:
-        """Read what ``save`` wrote; anything else (e.g. the text table of older models) is a one-line ValueError."""
+    def load(cls, path: Path) -> NgramLM:
+        """Read what ``save`` wrote; anything else (e.g. an older model's bigram table) is a one-line ValueError."""
         try:
             arrays = np.load(io.BytesIO(lzma.decompress(path.read_bytes())))
             words = bytes(arrays["words"]).decode("utf-8").split("\n")
             unigrams = dict(zip(words, arrays["word_counts"].tolist()))
-            return cls(unigrams, arrays["follows"], arrays["seconds"], arrays["counts"])
+            names = ("follows", "seconds", "counts", "continues", "thirds", "trigram_counts")
+            return cls(unigrams, *(arrays[name] for name in names))
         except (lzma.LZMAError, zipfile.BadZipFile, ValueError, KeyError, EOFError) as e:
-            raise ValueError(f"{path}: not a bigram table written by BigramLM.save ({type(e).__name__})") from None
+            raise ValueError(f"{path}: not an n-gram table written by NgramLM.save ({type(e).__name__})") from None
+
+
+def _keys(follows: np.ndarray, nexts: np.ndarray, size: int) -> np.ndarray:
+    """Sorted int64 keys ``row * size + next`` from how many entries each row has and their ids."""
+    rows = np.repeat(np.arange(len(follows), dtype=np.int64), follows)
+    return rows * size + nexts.astype(np.int64)

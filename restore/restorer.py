@@ -16,7 +16,7 @@ from restore.segment import split
 SETTINGS_FILE = "restore.json"  # in the model folder: {"weights": [...], "bias": float, "min_confidence": float,
 # "second_look": {the same three for the language model's second look}}
 PHRASES_FILE = "phrases.tsv.xz"
-BIGRAMS_FILE = "bigrams.npz.xz"
+NGRAMS_FILE = "ngrams.npz.xz"
 
 
 def default_model() -> Path:
@@ -25,7 +25,7 @@ def default_model() -> Path:
 
 
 class Restorer:
-    """Restore spun English: a T5 tagger flags spun words, counted phrase pairs and a bigram model of clean
+    """Restore spun English: a T5 tagger flags spun words, counted phrase pairs and an n-gram model of clean
     text propose and judge replacements, and only likely edits are made. With ``lm=True`` a language model
     (SmolLM2, see ``restore.lm``) takes a second look at the likeliest ones: more right edits, ~30x slower.
 
@@ -47,10 +47,10 @@ class Restorer:
 
         from restore.candidates import FEATURES, SECOND_LOOK_FEATURES, Decider, SecondLook
         from restore.engine import load_backend
-        from restore.phrases import BigramLM, PhraseTable
+        from restore.phrases import NgramLM, PhraseTable
 
         path = Path(model) if model is not None else default_model()
-        needed = ["config.json", "spiece.model", SETTINGS_FILE, PHRASES_FILE, BIGRAMS_FILE]
+        needed = ["config.json", "spiece.model", SETTINGS_FILE, PHRASES_FILE, NGRAMS_FILE]
         missing = [name for name in needed if not (path / name).is_file()]
         if missing:
             raise FileNotFoundError(f"{path}: not a restore model folder (missing {', '.join(missing)})")
@@ -74,7 +74,7 @@ class Restorer:
         self.decider = Decider(
             self.backend.phrases,
             PhraseTable.load(path / PHRASES_FILE),
-            BigramLM.load(path / BIGRAMS_FILE),
+            NgramLM.load(path / NGRAMS_FILE),
             settings["weights"],
             settings["bias"],
             second_look,

@@ -10,7 +10,7 @@ first run, or taken with the weights that fit from ``--init MODEL``), the phrase
 batches, bf16 autocast (``--device cpu`` or ``cuda``; ``scripts/device_train.sh`` runs it on a lent GPU), a
 checkpoint every ``SAVE_EVERY`` steps (the last ``KEEP`` are kept for averaging), dev tag recall and dev
 BLEU in the log. ``--export`` averages the last checkpoints (or takes a model folder as ``--run``), writes
-a Hugging Face folder in fp16, its ONNX graph, the phrase table and bigram model, and the fitted
+a Hugging Face folder in fp16, its ONNX graph, the phrase table and n-gram model, and the fitted
 decider with its confidence threshold tuned on dev.
 """
 
@@ -214,7 +214,7 @@ def warm_start(model, init: Path) -> None:
 
 def train_article_sentences() -> Iterator[str]:
     """Every sentence of every training-split article (1.5M; the pairs use 300k of them): the more clean
-    text the bigram model sees, the better it judges a replacement. Dev and test articles stay unseen."""
+    text the n-gram model sees, the better it judges a replacement. Dev and test articles stay unseen."""
     from build_data import articles, split_of  # scripts/ is on sys.path when this file runs
 
     from restore.segment import split
@@ -225,7 +225,7 @@ def train_article_sentences() -> Iterator[str]:
 
 
 def fit_decider(out: Path, data: Path, refit: bool = False) -> dict:
-    """Count the phrase table and bigram model on train (``refit``: keep the model folder's), then fit the
+    """Count the phrase table and n-gram model on train (``refit``: keep the model folder's), then fit the
     candidate weights on the first half of dev, its spun sentences (a candidate is right when it brings the
     sentence closer to its original, ``helps``) and its originals as clean text (every candidate wrong), and
     pick on the second half the confidence with the most BLEU that keeps clean-text damage under
@@ -237,8 +237,8 @@ def fit_decider(out: Path, data: Path, refit: bool = False) -> dict:
     from restore.edits import apply, diff
     from restore.engine import load_backend, tag_sentences
     from restore.lm import ContextLM
-    from restore.phrases import BigramLM, PhraseTable
-    from restore.restorer import BIGRAMS_FILE, PHRASES_FILE
+    from restore.phrases import NgramLM, PhraseTable
+    from restore.restorer import NGRAMS_FILE, PHRASES_FILE
     from restore_eval.bench import words_changed
 
     def read(name: str) -> list[dict]:
@@ -247,15 +247,16 @@ def fit_decider(out: Path, data: Path, refit: bool = False) -> dict:
 
     t0 = time.time()
     if refit:
-        table, lm = PhraseTable.load(out / PHRASES_FILE), BigramLM.load(out / BIGRAMS_FILE)
+        table, lm = PhraseTable.load(out / PHRASES_FILE), NgramLM.load(out / NGRAMS_FILE)
     else:
         train = read("train.jsonl")
         table = PhraseTable.build((r["spun"], r["original"]) for r in train if not r["clean"])
         table.save(out / PHRASES_FILE)
-        lm = BigramLM.build(train_article_sentences())
-        lm.save(out / BIGRAMS_FILE)
+        lm = NgramLM.build(train_article_sentences())
+        lm.save(out / NGRAMS_FILE)
         del train
-        print(f"{len(table.entries)} spun n-grams, {len(lm)} bigrams, {time.time() - t0:.0f}s", flush=True)
+        counts = f"{len(table.entries)} spun n-grams, {len(lm)} bigrams, {len(lm.trigram_keys)} trigrams"
+        print(f"{counts}, {time.time() - t0:.0f}s", flush=True)
 
     dev = read("dev.jsonl")
     backend = load_backend(out)
@@ -311,7 +312,7 @@ def fit_decider(out: Path, data: Path, refit: bool = False) -> dict:
 def export(run: Path, out: Path, average: int, data: Path, weights_only: bool = False) -> None:
     """Average the last ``average`` checkpoints of ``run`` (or take ``run`` as is if it is a model folder,
     e.g. one brought back from a GPU), write a from_pretrained-ready fp16 folder with its ONNX graph,
-    count the phrase table and bigram model, and fit how candidates are chosen. ``weights_only`` stops
+    count the phrase table and n-gram model, and fit how candidates are chosen. ``weights_only`` stops
     after the fp16 folder, in shards of at most 15 MB (what a device run can bring back)."""
     import shutil
 

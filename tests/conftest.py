@@ -64,15 +64,15 @@ def write_decider_files(folder: Path) -> None:
     import json
 
     from restore.candidates import FEATURES
-    from restore.phrases import BigramLM, PhraseTable
-    from restore.restorer import BIGRAMS_FILE, PHRASES_FILE, SETTINGS_FILE
+    from restore.phrases import NgramLM, PhraseTable
+    from restore.restorer import NGRAMS_FILE, PHRASES_FILE, SETTINGS_FILE
 
     originals = CORPUS.splitlines()
     spun = list(originals)
     for before, after in SWAPS.items():
         spun = [re.sub(rf"\b{re.escape(after)}\b", before, s) for s in spun]
     PhraseTable.build(zip(spun, originals)).save(folder / PHRASES_FILE)
-    BigramLM.build(originals).save(folder / BIGRAMS_FILE)
+    NgramLM.build(originals).save(folder / NGRAMS_FILE)
     weights = [1.0, 1.0] + [0.0] * (len(FEATURES) - 2)
     (folder / SETTINGS_FILE).write_text(json.dumps({"weights": weights, "bias": 0.0, "min_confidence": 0.5}))
 

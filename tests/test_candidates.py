@@ -1,4 +1,4 @@
-"""The phrase table, the bigram model and the choice of edits: counts and context decide, nothing else."""
+"""The phrase table, the n-gram model and the choice of edits: counts and context decide, nothing else."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 
 from restore.candidates import FEATURES, Candidate, choose, fit, helps, probability, propose
 from restore.edits import Edit, diff, words
-from restore.phrases import BigramLM, PhraseTable
+from restore.phrases import NgramLM, PhraseTable
 
 PAIRS = [
     ("Washington's best diplomat arrived.", "Washington's top diplomat arrived."),
@@ -27,23 +27,42 @@ def test_phrase_table_counts_edits_and_occurrences_sentence_initial_case_folded(
     assert PhraseTable.load(tmp_path / "p.tsv.xz").entries == table.entries
 
 
-def test_bigram_model_prefers_the_clean_wording_in_context():
-    lm = BigramLM.build(CLEAN)
+def test_ngram_model_prefers_the_clean_wording_in_context():
+    lm = NgramLM.build(CLEAN)
     assert lm.score("washington's", "top", "diplomat") > lm.score("washington's", "best", "diplomat")
 
 
-def test_bigram_model_keeps_every_pair_through_save_and_load(tmp_path):
-    lm = BigramLM.build([o for _, o in PAIRS] + ["Zürich’s café opened."])  # each sentence once
+def test_trigram_model_sees_two_words_back_where_the_bigrams_cannot_tell():
+    lm = NgramLM.build(["The central bank raised rates.", "The river bank lifted rates."] * 2)
+    # "bank raised rates" and "bank lifted rates": the same bigram counts; "central bank" tells them apart
+    assert lm.score("bank", "raised", "rates") == lm.score("bank", "lifted", "rates")
+    central = ("central", "bank"), ("rates", ".")
+    assert lm.trigram_score(central[0], "raised", central[1]) > lm.trigram_score(central[0], "lifted", central[1])
+    assert lm.trigram_logprob("central", "bank", "raised") == math.log(2 / 2)
+    assert lm.trigram_logprob("central", "bank", "lifted") == math.log(0.4) + lm.logprob("bank", "lifted")
+    start = lm.trigram_score(("<s>",), "The central", ("bank",))  # at a sentence start: the bigram, then trigrams
+    assert start == lm.logprob("<s>", "the") + sum(
+        lm.trigram_logprob(*w) for w in [("<s>", "the", "central"), ("the", "central", "bank")]
+    )
+
+
+def test_ngram_model_keeps_every_bigram_and_repeated_trigrams_through_save_and_load(tmp_path):
+    lm = NgramLM.build([o for _, o in PAIRS] + ["Zürich’s café opened.", "Zürich’s café opened."])
     assert lm.logprob("the", "attack") == math.log(1 / 3)  # seen once: kept ("the" 3 times)
-    assert lm.logprob("zürich’s", "café") == math.log(1 / 1)
+    assert lm.logprob("zürich’s", "café") == math.log(2 / 2)
     assert lm.logprob("attack", "the") == math.log(0.4 * 3.5 / lm.total)  # never seen: backs off to "the"
     assert lm.logprob("unheard", "of") == math.log(0.4 * 0.5 / lm.total)
-    lm.save(tmp_path / "b.npz.xz")
-    again = BigramLM.load(tmp_path / "b.npz.xz")
-    assert len(again) == len(lm) == 30 and again.unigrams == lm.unigrams
+    assert lm.trigram_logprob("zürich’s", "café", "opened") == math.log(2 / 2)  # seen twice: kept
+    assert lm.trigram_logprob("the", "attack", ".") == math.log(0.4) + lm.logprob("attack", ".")  # once: not
+    lm.save(tmp_path / "n.npz.xz")
+    again = NgramLM.load(tmp_path / "n.npz.xz")
+    assert len(again) == len(lm) == 30 and again.unigrams == lm.unigrams and len(again.trigram_keys) == 4
     vocabulary = list(lm.unigrams)
     assert [again.logprob(a, b) for a in vocabulary for b in vocabulary] == [
         lm.logprob(a, b) for a in vocabulary for b in vocabulary
+    ]
+    assert [again.trigram_logprob(a, b, c) for a in vocabulary for b in vocabulary for c in vocabulary] == [
+        lm.trigram_logprob(a, b, c) for a in vocabulary for b in vocabulary for c in vocabulary
     ]
 
 
@@ -51,10 +70,26 @@ def test_candidates_come_from_the_table_with_one_feature_each():
     text = "Washington's best diplomat arrived."
     keep = [1.0, 0.1, 1.0, 1.0]
     found = propose(
-        text, ([0] * 4, [0.0] * 4, keep), ["<keep>", "<delete>"], PhraseTable.build(PAIRS), BigramLM.build(CLEAN)
+        text, ([0] * 4, [0.0] * 4, keep), ["<keep>", "<delete>"], PhraseTable.build(PAIRS), NgramLM.build(CLEAN)
     )
     assert [(c.edit.start, c.edit.end, c.edit.after) for c in found] == [(13, 17, "top")]
     assert len(found[0].features) == len(FEATURES) and found[0].features[0] > 0  # the context likes "top"
+
+
+def test_the_trigram_gain_reads_two_words_either_side_and_the_sentence_edges():
+    pairs = PAIRS + [("They saw the best", "They saw the top")] * 2
+    table, lm = PhraseTable.build(pairs), NgramLM.build(CLEAN)
+    gain = FEATURES.index("trigram_gain")
+    for text, left, right in [
+        ("Washington's best diplomat arrived.", ("<s>", "washington's"), ("diplomat", "arrived")),
+        ("Best diplomat in town.", ("<s>",), ("diplomat", "in")),
+        ("They saw the best.", ("saw", "the"), (".", "</s>")),  # punctuation is a word
+        ("They saw the best", ("saw", "the"), ("</s>",)),
+    ]:
+        n = len(words(text))
+        (found,) = propose(text, ([0] * n, [0.0] * n, [1.0] * n), [], table, lm)
+        expected = lm.trigram_score(left, found.edit.after, right) - lm.trigram_score(left, found.edit.before, right)
+        assert found.features[gain] == expected != 0, text
 
 
 def test_choose_keeps_the_likeliest_of_overlapping_edits_and_drops_unlikely_ones():
@@ -78,7 +113,7 @@ def test_fit_separates_what_it_is_shown():
 
 def test_a_periphrasis_and_a_deletion_are_candidates_with_finite_features():
     pairs = [("It was made by means of hand.", "It was made by hand."), ("He said so, all right.", "He said so.")] * 2
-    table, lm = PhraseTable.build(pairs), BigramLM.build([o for _, o in pairs])
+    table, lm = PhraseTable.build(pairs), NgramLM.build([o for _, o in pairs])
     text = "It was made by means of hand and so, all right."
     found = {
         (c.edit.before, c.edit.after): c.features
@@ -91,7 +126,7 @@ def test_a_periphrasis_and_a_deletion_are_candidates_with_finite_features():
 def test_a_number_word_put_back_at_a_sentence_start_is_capitalised():
     pairs = [("He saw 2 cats.", "He saw two cats."), ("2 cats sat.", "Two cats sat.")] * 2
     found = propose(
-        "2 dogs barked.", ([0] * 3, [0.0] * 3, [1.0] * 3), [], PhraseTable.build(pairs), BigramLM.build(CLEAN)
+        "2 dogs barked.", ([0] * 3, [0.0] * 3, [1.0] * 3), [], PhraseTable.build(pairs), NgramLM.build(CLEAN)
     )
     assert {c.edit.after for c in found} == {"Two"}
 
@@ -108,7 +143,7 @@ def test_a_candidate_helps_when_it_brings_the_sentence_closer_to_the_original():
 
 def test_digits_inside_a_larger_number_are_never_candidates():
     pairs = [("He saw 5 cats.", "He saw five cats."), ("It came following 5 pm.", "It came after five pm.")] * 2
-    table, lm = PhraseTable.build(pairs), BigramLM.build(CLEAN)
+    table, lm = PhraseTable.build(pairs), NgramLM.build(CLEAN)
     for text in (
         "It passed following 5:30 in the morning.",  # the n-gram "following 5" would cut "5:30"
         "It cost 5,000 dollars.",
@@ -123,7 +158,7 @@ def test_digits_inside_a_larger_number_are_never_candidates():
 
 def test_a_candidate_among_spun_looking_words_has_a_higher_density_than_in_clean_looking_text():
     pairs = [("Washington's best diplomat spoke.", "Washington's top diplomat spoke.")] * 2
-    table, lm = PhraseTable.build(pairs), BigramLM.build(CLEAN)
+    table, lm = PhraseTable.build(pairs), NgramLM.build(CLEAN)
     text = "Washington's best diplomat spoke today."
     density = FEATURES.index("log_density")
     (calm,) = propose(text, ([0] * 6, [0.0] * 6, [1.0] * 6), [], table, lm)

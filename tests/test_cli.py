@@ -78,19 +78,26 @@ def test_bad_model_folder_is_one_line_and_exit_2(tmp_path):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "not a restore model folder" in proc.stderr
 
 
-def test_an_unreadable_bigram_table_is_one_line_and_exit_2(tiny_model, tmp_path):
+def test_an_unreadable_ngram_table_is_one_line_and_exit_2(tiny_model, tmp_path):
+    import io
     import lzma
     import shutil
 
-    from restore.restorer import BIGRAMS_FILE
+    import numpy as np
+
+    from restore.restorer import NGRAMS_FILE
 
     model = shutil.copytree(tiny_model, tmp_path / "model")
-    for content in (lzma.compress(b"the\t3\n\nof the\t2\n"), b"not xz at all"):  # the old text table; junk
-        (model / BIGRAMS_FILE).write_bytes(content)
+    arrays = np.load(io.BytesIO(lzma.decompress((model / NGRAMS_FILE).read_bytes())))
+    bigrams_only = io.BytesIO()  # what the previous model's bigrams.npz.xz held: no trigram arrays
+    np.savez(bigrams_only, **{k: arrays[k] for k in ("words", "word_counts", "follows", "seconds", "counts")})
+    older = (lzma.compress(bigrams_only.getvalue()), lzma.compress(b"the\t3\n\nof the\t2\n"))  # older formats
+    for content in (*older, b"not xz at all"):
+        (model / NGRAMS_FILE).write_bytes(content)
         proc = subprocess.run([sys.executable, "-m", "restore.cli", "--model", str(model)], input="x",
                               capture_output=True, text=True)  # fmt: skip
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
-        assert f"{BIGRAMS_FILE}: not a bigram table" in proc.stderr
+        assert f"{NGRAMS_FILE}: not an n-gram table" in proc.stderr
 
 
 def test_help_is_instant_it_imports_no_torch():
