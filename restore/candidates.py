@@ -164,7 +164,7 @@ def propose(
         before = text[start:end]
         if before == after or _in_number(text, start, end):
             continue
-        left2 = tuple(lowered[max(i - 2, 0) : i]) if i >= 2 else ("<s>", *lowered[:i])
+        left2 = tuple(lowered[i - 2 : i]) if i >= 2 else ("<s>", *lowered[:i])
         right2 = tuple(lowered[i + k : i + k + 2]) + (("</s>",) if i + k + 2 > len(spans) else ())
         left, right = left2[-1], right2[0]
         if (i, k) not in spun_score:
