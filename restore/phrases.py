@@ -158,7 +158,7 @@ class NgramLM:
         vocabulary = sorted(first_seen)
         rank = np.empty(len(vocabulary), np.int64)
         rank[[first_seen[w] for w in vocabulary]] = np.arange(len(vocabulary))
-        tokens = rank[np.frombuffer(flat, np.int64)] if flat else np.zeros(0, np.int64)
+        tokens = rank[np.frombuffer(flat, np.int64)]
         size, end = len(vocabulary), rank[1]
         a, b, c = tokens[:-2], tokens[1:-1], tokens[2:]
         pairs, pair_counts = np.unique((tokens[:-1] * size + tokens[1:])[tokens[:-1] != end], return_counts=True)
@@ -181,9 +181,7 @@ class NgramLM:
         i, j = self.ids.get(a), self.ids.get(b)
         if i is None or j is None:
             return -1
-        key = i * len(self.ids) + j  # keys are int64, so numpy takes a Python int as it is (not so for uint64)
-        k = int(self.keys.searchsorted(key))
-        return k if k < len(self.keys) and self.keys.item(k) == key else -1
+        return _find(self.keys, i * len(self.ids) + j)
 
     def logprob(self, a: str, b: str) -> float:
         k = self._bigram(a, b)
@@ -194,11 +192,9 @@ class NgramLM:
     def trigram_logprob(self, a: str, b: str, c: str) -> float:
         """log P(c | a b), backing off to BACKOFF * P(c | b)."""
         k, j = self._bigram(a, b), self.ids.get(c)
-        if k >= 0 and j is not None:
-            key = k * len(self.ids) + j
-            t = int(self.trigram_keys.searchsorted(key))
-            if t < len(self.trigram_keys) and self.trigram_keys.item(t) == key:
-                return math.log(self.trigram_counts.item(t) / self.counts.item(k))
+        t = _find(self.trigram_keys, k * len(self.ids) + j) if k >= 0 and j is not None else -1
+        if t >= 0:
+            return math.log(self.trigram_counts.item(t) / self.counts.item(k))
         return math.log(BACKOFF) + self.logprob(b, c)
 
     def unigram(self, text: str) -> float:
@@ -245,6 +241,13 @@ class NgramLM:
             return cls(unigrams, *(arrays[name] for name in names))
         except (lzma.LZMAError, zipfile.BadZipFile, ValueError, KeyError, EOFError) as e:
             raise ValueError(f"{path}: not an n-gram table written by NgramLM.save ({type(e).__name__})") from None
+
+
+def _find(keys: np.ndarray, key: int) -> int:
+    """The index of ``key`` in the sorted int64 ``keys``, or -1. (A Python int goes in as it is; searching a
+    uint64 array for one made numpy convert the whole array per call.)"""
+    k = int(keys.searchsorted(key))
+    return k if k < len(keys) and keys.item(k) == key else -1
 
 
 def _keys(follows: np.ndarray, nexts: np.ndarray, size: int) -> np.ndarray:
