@@ -6,8 +6,10 @@ the n-gram was an edit in training, how sure the tagger is the word should chang
 text n-gram model prefers the replacement between its neighbours, how spun the rest of the sentence
 looks, ...) and a probability from a logistic model fitted on dev pairs and their clean originals, with
 ``helps`` as the target. Candidates at least ``min_confidence`` likely are applied, best first, never
-overlapping: everything else is left alone. The optional ``SecondLook`` rescores the candidates the first
-look finds at least SECOND_LOOK_FLOOR likely with a language model's reading of their context.
+overlapping: everything else is left alone. The first look decides twice: the edits its first pass makes are
+the context its second pass reads each candidate's neighbours in (``reread``), as a spun neighbour misleads the
+n-grams. The optional ``SecondLook`` rescores the candidates the first look finds at least SECOND_LOOK_FLOOR
+likely with a language model's reading of their context, also with the first look's other edits made.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ FEATURES = (
     "trigram_gain",  # trigram log-probability of the replacement and the two words after it, given the two
     # before, minus the same for the spun words (on dev: +1 BLEU at the same clean damage over the bigrams alone)
 )
+CONTEXT_FEATURES = ("context_gain", "left_gain", "right_gain", "trigram_gain")  # read again by ``reread``
 SECOND_LOOK_FEATURES = (
     "logit",  # the first look's log-odds
     "lm_gain",  # language model log-probability of the window with the replacement minus as it reads
@@ -68,7 +71,9 @@ class SecondLook:
     ) -> list[list[Candidate]]:
         """The candidates at least SECOND_LOOK_FLOOR likely at first look, with SECOND_LOOK_FEATURES."""
         kept = [[(c, p) for c in cs if (p := first.probability(c)) >= SECOND_LOOK_FLOOR] for cs in candidates]
-        gains = iter(self.lm.gains([(s, c.edit) for s, cs in zip(sentences, kept) for c, _ in cs]))
+        contexts = [first.choose(cs) for cs in candidates]
+        items = [in_context(s, c.edit, made) for s, cs, made in zip(sentences, kept, contexts) for c, _ in cs]
+        gains = iter(self.lm.gains(items))
         out = []
         for cs in kept:
             scored = [(c, p, next(gains)) for c, p in cs]
@@ -81,24 +86,30 @@ class SecondLook:
 
 @dataclass
 class Decider:
-    """What turns the tagger's output into edits: the label phrases, the counts, the fitted weights, and
-    optionally a second look by a language model."""
+    """What turns the tagger's output into edits: the label phrases, the counts, the fitted weights and
+    threshold of the first look, and optionally a second look by a language model."""
 
     phrases: Sequence[str]
     table: PhraseTable
     lm: NgramLM
     weights: Sequence[float]
     bias: float
+    min_confidence: float  # the first look's own threshold: what its first pass makes is the context it rereads in
     second_look: SecondLook | None = None
 
     def candidates(self, sentences: Sequence[str], tagged: Sequence[Tags]) -> list[list[Candidate]]:
         """Each sentence's candidates with the features the final weights expect."""
         cands = [propose(s, tags, self.phrases, self.table, self.lm) for s, tags in zip(sentences, tagged)]
+        cands = [reread(s, cs, self.choose(cs), self.lm) for s, cs in zip(sentences, cands)]
         return self.second_look.rescore(sentences, cands, self) if self.second_look else cands
 
     def probability(self, candidate: Candidate) -> float:
         """How likely the first look finds ``candidate``."""
         return probability(candidate.features, self.weights, self.bias)
+
+    def choose(self, candidates: list[Candidate]) -> list[Edit]:
+        """The edits the first look makes among ``candidates`` at its own threshold."""
+        return choose(candidates, self.weights, self.bias, self.min_confidence)
 
     def edits(self, sentences: Sequence[str], tagged: Sequence[Tags], min_confidence: float) -> list[list[Edit]]:
         """The edits of each sentence: its candidates at least ``min_confidence`` likely, never overlapping."""
@@ -159,23 +170,12 @@ def propose(
     total = sum(looks_spun)
     out = []
     lowered = [text[s:e].lower() for s, e in spans]
-    spun_score: dict[tuple[int, int], tuple[float, float]] = {}  # the spun words' side, shared by up to 3 replacements
+    spun_side: dict = {}  # the spun words' scores, shared by up to 3 replacements
     for (start, end, after), (i, k, rate, count) in found.items():
         before = text[start:end]
         if before == after or _in_number(text, start, end):
             continue
-        left2 = tuple(lowered[i - 2 : i]) if i >= 2 else ("<s>", *lowered[:i])
-        right2 = tuple(lowered[i + k : i + k + 2]) + (("</s>",) if i + k + 2 > len(spans) else ())
-        left, right = left2[-1], right2[0]
-        if (i, k) not in spun_score:
-            spun_score[i, k] = lm.score(left, before, right), lm.trigram_score(left2, before, right2)
-        gain = lm.score(left, after, right) - spun_score[i, k][0]
-        new, old = lm.tokens(after), lm.tokens(before) or [left]
-        if new:
-            left_gain = lm.logprob(left, new[0]) - lm.logprob(left, old[0])
-            right_gain = lm.logprob(new[-1], right) - lm.logprob(old[-1], right)
-        else:  # a deletion: the left neighbour now meets the right one
-            left_gain, right_gain = gain, 0.0
+        gain, left_gain, right_gain, trigram_gain = _context(lm, *_window(lowered, i, k), before, after, spun_side)
         p_keep = keep[i] if i < len(keep) else 1.0
         t = tagger.get((start, end, after))
         features = [
@@ -191,11 +191,88 @@ def propose(
             float(t is not None),
             t or 0.0,
             math.log(0.01 + (total - looks_spun[i]) / len(spans)),
-            lm.trigram_score(left2, after, right2) - spun_score[i, k][1],
+            trigram_gain,
         ]
         if i == 0 and before[:1].isdigit() and after[:1].islower():  # "2 ..." was "Two ..." at a sentence start
             after = after[0].upper() + after[1:]
         out.append(Candidate(Edit(start, end, before, after), features))
+    return out
+
+
+def _window(lowered: Sequence[str], i: int, k: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The two words before words ``i .. i+k-1`` (``<s>`` at a sentence start) and the two after (``</s>``)."""
+    left2 = tuple(lowered[i - 2 : i]) if i >= 2 else ("<s>", *lowered[:i])
+    right2 = tuple(lowered[i + k : i + k + 2]) + (("</s>",) if i + k + 2 > len(lowered) else ())
+    return left2, right2
+
+
+def _context(
+    lm: NgramLM, left2: tuple[str, ...], right2: tuple[str, ...], before: str, after: str, spun_side: dict
+) -> tuple[float, float, float, float]:
+    """The CONTEXT_FEATURES of replacing ``before`` by ``after`` between ``left2`` and ``right2``."""
+    left, right = left2[-1], right2[0]
+    key = left2, before, right2
+    if key not in spun_side:
+        spun_side[key] = lm.score(left, before, right), lm.trigram_score(left2, before, right2)
+    spun, spun_trigrams = spun_side[key]
+    gain = lm.score(left, after, right) - spun
+    new, old = lm.tokens(after), lm.tokens(before) or [left]
+    if new:
+        left_gain = lm.logprob(left, new[0]) - lm.logprob(left, old[0])
+        right_gain = lm.logprob(new[-1], right) - lm.logprob(old[-1], right)
+    else:  # a deletion: the left neighbour now meets the right one
+        left_gain, right_gain = gain, 0.0
+    return gain, left_gain, right_gain, lm.trigram_score(left2, after, right2) - spun_trigrams
+
+
+def in_context(text: str, edit: Edit, context: Sequence[Edit]) -> tuple[str, Edit]:
+    """``text`` with the ``context`` edits (ordered, non-overlapping) that do not overlap ``edit`` made, and
+    ``edit`` moved to where its words now are."""
+    made = [e for e in context if e.end <= edit.start or e.start >= edit.end]
+    shift = sum(len(e.after) - (e.end - e.start) for e in made if e.end <= edit.start)
+    return apply(text, made), Edit(edit.start + shift, edit.end + shift, edit.before, edit.after, edit.score)
+
+
+_CONTEXT_INDEX = [FEATURES.index(f) for f in CONTEXT_FEATURES]
+
+
+def reread(text: str, candidates: list[Candidate], context: Sequence[Edit], lm: NgramLM) -> list[Candidate]:
+    """``candidates`` with their CONTEXT_FEATURES read again where the ``context`` edits (the first pass's) they
+    do not overlap are made: in "a good deal chancy and ferocious one" each spun word misleads the n-grams
+    judging its neighbours (on dev: +0.3 BLEU at the same clean damage)."""
+    if not context:
+        return candidates
+    spans = words(text)
+    starts = {s: i for i, (s, _) in enumerate(spans)}
+    readings: dict[str, tuple[list[tuple[int, int]], list[str], dict[int, int]]] = {}
+    spun_side: dict = {}
+    out = []
+    for c in candidates:
+        i = starts[c.edit.start]
+        k = sum(1 for s, _ in spans[i:] if s < c.edit.end)
+        start, end = spans[max(i - 2, 0)][0], spans[min(i + k + 1, len(spans) - 1)][1]  # its window as it reads
+        made = [e for e in context if e.end <= c.edit.start or e.start >= c.edit.end]
+        if not any(e.start < end and start < e.end for e in made):  # nothing made there: it reads the same
+            out.append(c)
+            continue
+        moved_text, moved = in_context(text, c.edit, context)
+        if moved_text not in readings:
+            moved_spans = words(moved_text)
+            readings[moved_text] = (
+                moved_spans,
+                [moved_text[s:e].lower() for s, e in moved_spans],
+                {s: j for j, (s, _) in enumerate(moved_spans)},
+            )
+        moved_spans, moved_lowered, moved_starts = readings[moved_text]
+        j = moved_starts.get(moved.start, -1)
+        if j < 0 or j + k > len(moved_spans) or moved_spans[j + k - 1][1] != moved.end:  # a made edit ran into it
+            out.append(c)
+            continue
+        features = list(c.features)
+        window = _window(moved_lowered, j, k)
+        for f, value in zip(_CONTEXT_INDEX, _context(lm, *window, c.edit.before, c.edit.after, spun_side)):
+            features[f] = value
+        out.append(Candidate(c.edit, features))
     return out
 
 

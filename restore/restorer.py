@@ -77,6 +77,7 @@ class Restorer:
             NgramLM.load(path / NGRAMS_FILE),
             settings["weights"],
             settings["bias"],
+            settings["min_confidence"],
             second_look,
         )
         self.min_confidence = min_confidence if min_confidence is not None else final["min_confidence"]

@@ -229,11 +229,12 @@ def fit_decider(out: Path, data: Path, refit: bool = False) -> dict:
     candidate weights on the first half of dev, its spun sentences (a candidate is right when it brings the
     sentence closer to its original, ``helps``) and its originals as clean text (every candidate wrong), and
     pick on the second half the confidence with the most BLEU that keeps clean-text damage under
-    MAX_CLEAN_DAMAGE; then the same for the language model's second look."""
+    MAX_CLEAN_DAMAGE; then again on the candidates reread in the context that fit's edits make (what the
+    first look's second pass sees); then the same for the language model's second look."""
     import sacrebleu
     import sentencepiece as spm
 
-    from restore.candidates import Decider, SecondLook, choose, fit, helps
+    from restore.candidates import Decider, SecondLook, choose, fit, helps, propose, reread
     from restore.edits import apply, diff
     from restore.engine import load_backend, tag_sentences
     from restore.lm import ContextLM
@@ -261,7 +262,6 @@ def fit_decider(out: Path, data: Path, refit: bool = False) -> dict:
     dev = read("dev.jsonl")
     backend = load_backend(out)
     sp = spm.SentencePieceProcessor(model_file=str(out / "spiece.model"))
-    decider = Decider(backend.phrases, table, lm, weights=[], bias=0.0)  # weights: the fits below
 
     half = len(dev) // 2
     spun = [r["spun"] for r in dev]
@@ -273,7 +273,8 @@ def fit_decider(out: Path, data: Path, refit: bool = False) -> dict:
     clean_words = sum(len(s.split()) for s in clean)
 
     def candidates(sentences: list[str]) -> list:
-        return decider.candidates(sentences, tag_sentences(backend, sp, sentences, BATCH_SIZE))
+        tagged = tag_sentences(backend, sp, sentences, BATCH_SIZE)
+        return [propose(s, tags, backend.phrases, table, lm) for s, tags in zip(sentences, tagged)]
 
     def fitted(cands: list, clean_cands: list) -> dict:
         x, y = [], []
@@ -298,8 +299,12 @@ def fit_decider(out: Path, data: Path, refit: bool = False) -> dict:
         return {"weights": weights, "bias": bias, "min_confidence": best[1]}
 
     cands, clean_cands = candidates(spun), candidates(originals)
+    draft = Decider(backend.phrases, table, lm, **fitted(cands, clean_cands))
+    print("reread in the context of those edits:", flush=True)
+    cands = [reread(s, cs, draft.choose(cs), lm) for s, cs in zip(spun, cands)]
+    clean_cands = [reread(s, cs, draft.choose(cs), lm) for s, cs in zip(originals, clean_cands)]
     settings = fitted(cands, clean_cands)
-    decider.weights, decider.bias = settings["weights"], settings["bias"]
+    decider = Decider(backend.phrases, table, lm, **settings)
     second = SecondLook(ContextLM(), [], 0.0)  # rescore() reads only the first look's weights
     print("second look:", flush=True)
     settings["second_look"] = fitted(

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from restore.candidates import FEATURES, Candidate, choose, fit, helps, probability, propose
+from restore.candidates import FEATURES, Candidate, choose, fit, helps, in_context, probability, propose, reread
 from restore.edits import Edit, diff, words
 from restore.phrases import NgramLM, PhraseTable
 
@@ -90,6 +90,44 @@ def test_the_trigram_gain_reads_two_words_either_side_and_the_sentence_edges():
         (found,) = propose(text, ([0] * n, [0.0] * n, [1.0] * n), [], table, lm)
         expected = lm.trigram_score(left, found.edit.after, right) - lm.trigram_score(left, found.edit.before, right)
         assert found.features[gain] == expected != 0, text
+
+
+def test_candidates_are_reread_with_the_other_edits_of_the_first_pass_made():
+    lm = NgramLM.build(CLEAN)
+    text = "Washington's best ambassador arrived in the city on a Monday."
+    top, good = Edit(13, 17, "best", "top"), Edit(13, 17, "best", "good")
+    diplomat, day = Edit(18, 28, "ambassador", "diplomat"), Edit(54, 60, "Monday", "day")
+    raw = [Candidate(e, [0.5] * len(FEATURES)) for e in (top, good, diplomat, day)]
+    again = reread(text, raw, [top, diplomat], lm)  # the first pass made "top" and "diplomat"
+    by_edit = {c.edit: dict(zip(FEATURES, c.features)) for c in again}
+    for edit in (top, good):  # "best" reads between "washington's" and "diplomat" now, "ambassador" never
+        left, right = ("<s>", "washington's"), ("diplomat", "arrived")
+        assert by_edit[edit]["context_gain"] == lm.score(left[-1], edit.after, right[0]) - lm.score(
+            left[-1], "best", right[0]
+        )
+        assert by_edit[edit]["trigram_gain"] == lm.trigram_score(left, edit.after, right) - lm.trigram_score(
+            left, "best", right
+        )
+        assert by_edit[edit]["log_edit_rate"] == 0.5  # what the context does not touch stays
+    left, right = ("washington's", "top"), ("arrived", "in")  # "diplomat" is read after "top", not itself
+    assert by_edit[diplomat]["trigram_gain"] == lm.trigram_score(left, "diplomat", right) - lm.trigram_score(
+        left, "ambassador", right
+    )
+    assert by_edit[day]["trigram_gain"] == 0.5  # nothing made within two words: not read again
+    assert reread(text, raw, [], lm) == raw
+    joined = [Candidate(Edit(2, 3, "b", "c"), [0.5] * len(FEATURES))]  # "a-b" is one word: read as it was
+    assert reread("a,b", joined, [Edit(1, 2, ",", "-")], lm) == joined
+
+
+def test_an_edit_in_context_moves_with_the_edits_made_before_it():
+    text = "one two three four five six"
+    context = [Edit(0, 3, "one", "1"), Edit(4, 13, "two three", ""), Edit(19, 23, "five", "five and a half")]
+    for edit in (Edit(14, 18, "four", "4"), Edit(24, 27, "six", "6"), Edit(8, 18, "three four", "x")):
+        moved_text, moved = in_context(text, edit, context)
+        assert moved_text[moved.start : moved.end] == edit.before, edit
+    overlapping = in_context(text, Edit(8, 18, "three four", "x"), context)  # "two three" is not made
+    assert overlapping[0] == "1 two three four five and a half six"
+    assert in_context(text, Edit(14, 18, "four", "4"), context)[0] == "1  four five and a half six"
 
 
 def test_choose_keeps_the_likeliest_of_overlapping_edits_and_drops_unlikely_ones():

@@ -68,7 +68,7 @@ class FixedLM:
 
 
 def test_the_second_look_rescores_likely_candidates_and_drops_the_rest():
-    first = Decider([], None, None, weights=[1.0], bias=0.0)
+    first = Decider([], None, None, weights=[1.0], bias=0.0, min_confidence=0.9)
     candidates = [
         [
             Candidate(Edit(4, 8, "best", "top"), [0.0]),  # first look: 50%
@@ -82,7 +82,7 @@ def test_the_second_look_rescores_likely_candidates_and_drops_the_rest():
     assert [len(c.features) for c in rescored] == [len(SECOND_LOOK_FEATURES)] * 2
     assert rescored[0].features == [0.0, 3.0, 0.0]
     assert rescored[1].features == pytest.approx([math.log(0.7310585786 / 0.2689414214), -1.0, -4.0])
-    decider = Decider([], None, None, [1.0], 0.0, second)
+    decider = Decider([], None, None, [1.0], 0.0, 0.9, second)
     decider.candidates = lambda sentences, tagged: [rescored]  # the first look's output, fixed
     [[edit]] = decider.edits(["The best foo."], [None], min_confidence=0.5)
     assert edit.after == "top"  # the first look preferred "good"
@@ -135,3 +135,27 @@ def test_progress_moves_through_the_second_look_and_ends_at_the_total(lm_model, 
     edits = edit_sentences(r.backend, r.sp, r.decider, sentences, 32, r.min_confidence, progress=steps.append)
     assert steps == [SECOND_LOOK_CHUNK, SECOND_LOOK_CHUNK, 5] and len(edits) == len(sentences)
     assert all(e == edits[0] for e in edits)  # the same sentence gets the same edits in every chunk
+
+
+class RecordingLM:
+    """Stands in for ContextLM: no gain, but keeps what it was asked to read."""
+
+    def gains(self, items):
+        self.items = list(items)
+        return [0.0] * len(self.items)
+
+
+def test_the_second_look_reads_each_candidate_with_the_first_looks_other_edits_made():
+    first = Decider([], None, None, weights=[1.0], bias=0.0, min_confidence=0.6)
+    candidates = [
+        [
+            Candidate(Edit(4, 8, "best", "top"), [1.0]),  # 73%: the first look makes it
+            Candidate(Edit(9, 19, "ambassador", "diplomat"), [0.0]),  # 50%: not made, but rescored
+        ]
+    ]
+    lm = RecordingLM()
+    SecondLook(lm, weights=[0.0, 1.0, 1.0], bias=0.0).rescore(["The best ambassador left."], candidates, first)
+    assert lm.items == [
+        ("The best ambassador left.", Edit(4, 8, "best", "top")),  # its own edit is not context
+        ("The top ambassador left.", Edit(8, 18, "ambassador", "diplomat")),
+    ]
