@@ -255,7 +255,7 @@ def reread(text: str, candidates: list[Candidate], context: Sequence[Edit], lm: 
         if not any(e.start < end and start < e.end for e in made):  # nothing made there: it reads the same
             out.append(c)
             continue
-        moved_text, moved = in_context(text, c.edit, context)
+        moved_text, moved = in_context(text, c.edit, made)
         if moved_text not in readings:
             moved_spans = words(moved_text)
             readings[moved_text] = (

@@ -305,7 +305,7 @@ def fit_decider(out: Path, data: Path, refit: bool = False) -> dict:
     clean_cands = [reread(s, cs, draft.choose(cs), lm) for s, cs in zip(originals, clean_cands)]
     settings = fitted(cands, clean_cands)
     decider = Decider(backend.phrases, table, lm, **settings)
-    second = SecondLook(ContextLM(), [], 0.0)  # rescore() reads only the first look's weights
+    second = SecondLook(ContextLM(), [], 0.0)  # rescore() reads only the first look's weights and threshold
     print("second look:", flush=True)
     settings["second_look"] = fitted(
         second.rescore(spun, cands, decider),
