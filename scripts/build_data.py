@@ -8,6 +8,8 @@ Writes, as JSON Lines of {"article", "family", "rate", "spun", "original", "clea
                             leave text alone
   test.jsonl                unseen articles, same families at rate 0.3, plus unspun sentences (clean)
   test_moby.jsonl           the same test sentences spun with Moby, a family training never saw
+  dev_moby.jsonl            the same for dev: to choose between models by how they do on a family
+                            they never saw, without looking at test_moby
 Articles go to one split by a hash of their id, so no article is in two splits.
 """
 
@@ -134,12 +136,13 @@ def main() -> None:
             else:
                 r["rate"] = 0.0 if rng.random() < CLEAN_SHARE else rng.choice(TRAIN_RATES)
             r["family"] = "+".join(TRAIN_FAMILIES) if r["rate"] else "none"
-    moby = [dict(r, family=HELD_OUT_FAMILY) for r in splits["test"] if r["rate"]]
+    held_out = {name: [dict(r, family=HELD_OUT_FAMILY) for r in splits[name] if r["rate"]] for name in ("dev", "test")}
     for name, rows in splits.items():
         spin_rows(rows, TRAIN_FAMILIES, args.workers)
         write(args.out / f"{name}.jsonl", rows)
-    spin_rows(moby, (HELD_OUT_FAMILY,), args.workers)
-    write(args.out / "test_moby.jsonl", moby)
+    for name, rows in held_out.items():
+        spin_rows(rows, (HELD_OUT_FAMILY,), args.workers)
+        write(args.out / f"{name}_moby.jsonl", rows)
 
 
 if __name__ == "__main__":
