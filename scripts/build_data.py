@@ -136,13 +136,12 @@ def main() -> None:
             else:
                 r["rate"] = 0.0 if rng.random() < CLEAN_SHARE else rng.choice(TRAIN_RATES)
             r["family"] = "+".join(TRAIN_FAMILIES) if r["rate"] else "none"
-    held_out = {name: [dict(r, family=HELD_OUT_FAMILY) for r in splits[name] if r["rate"]] for name in ("dev", "test")}
-    for name, rows in splits.items():
-        spin_rows(rows, TRAIN_FAMILIES, args.workers)
-        write(args.out / f"{name}.jsonl", rows)
-    for name, rows in held_out.items():
-        spin_rows(rows, (HELD_OUT_FAMILY,), args.workers)
-        write(args.out / f"{name}_moby.jsonl", rows)
+    held_out = {f"{n}_moby": [dict(r, family=HELD_OUT_FAMILY) for r in splits[n] if r["rate"]] for n in ("dev", "test")}
+    for families, parts in ((TRAIN_FAMILIES, splits), ((HELD_OUT_FAMILY,), held_out)):
+        # one pool per family: each worker loads the thesaurus and spaCy once (a sentence spins the same in any batch)
+        spin_rows([r for rows in parts.values() for r in rows], families, args.workers)
+        for name, rows in parts.items():
+            write(args.out / f"{name}.jsonl", rows)
 
 
 if __name__ == "__main__":
