@@ -3,11 +3,14 @@
     restore-bench --pairs data/pairs/test.jsonl [--model PATH] [--limit N] [--json]
     restore-bench --speed [--pairs FILE]      # speed, against plain transformers (eval/speed.py)
     restore-bench --phrases FILE.tsv         # real spun phrases: "# spun<TAB>original[...original_clean]"
+    restore-bench --pairs FILE --ceiling     # also: what a perfect choice among the model's candidates closes
 
 Pairs are JSON Lines with "spun" and "original"; rows with "clean": true (spun == original) measure the
 damage done to text that was never spun. Reports sacreBLEU corpus BLEU (with its signature) and chrF
 for the model and for the unchanged input, the share of the BLEU gap closed, exact matches, word-edit
 precision and recall against the reference edits, words changed on clean text, and words per second.
+``--ceiling`` adds the gap a perfect decider would close with the same candidates: what is left to gain by
+deciding better, and what only new candidates can bring.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from restore.edits import words
+from restore.edits import Edit, words
 from restore.lm import NAME as LM_NAME
 
 
@@ -90,7 +93,43 @@ def score(spun: list[str], hyp: list[str], ref: list[str]) -> dict:
     }
 
 
-def run(pairs_path: Path, model: str | None, limit: int | None, batch_size: int, lm: bool = False) -> dict:
+def candidate_edits(restorer, texts: list[str]) -> list[list[Edit]]:
+    """Every candidate edit the restorer weighs in each text, overlapping ones included, with offsets into the
+    text and ``score`` = the probability the restorer's final look gives it."""
+    from restore.candidates import probability
+    from restore.engine import tag_sentences
+    from restore.segment import split
+
+    decider = restorer.decider
+    final = decider.second_look or decider
+    spans = [(t, s, e) for t, text in enumerate(texts) for s, e in split(text)]
+    sentences = [texts[t][s:e] for t, s, e in spans]
+    tagged = tag_sentences(restorer.backend, restorer.sp, sentences, restorer.batch_size)
+    out: list[list[Edit]] = [[] for _ in texts]
+    for (t, s, _), cands in zip(spans, decider.candidates(sentences, tagged)):
+        for c in cands:
+            p = probability(c.features, final.weights, final.bias)
+            out[t].append(Edit(s + c.edit.start, s + c.edit.end, c.edit.before, c.edit.after, p))
+    return out
+
+
+def best_choice(spun: str, original: str, candidates: list[Edit]) -> str:
+    """``spun`` with every candidate that brings it closer to ``original`` made (the likelier where two
+    overlap) and no other: the most a decider could make of these candidates."""
+    from restore.candidates import helps
+    from restore.edits import apply, diff
+
+    gold = diff(spun, original)
+    chosen: list[Edit] = []
+    for e in sorted((c for c in candidates if helps(spun, gold, c)), key=lambda c: (-c.score, c.start)):
+        if all(e.end <= c.start or e.start >= c.end for c in chosen):
+            chosen.append(e)
+    return apply(spun, sorted(chosen, key=lambda e: e.start))
+
+
+def run(
+    pairs_path: Path, model: str | None, limit: int | None, batch_size: int, lm: bool = False, ceiling: bool = False
+) -> dict:
     from restore.restorer import Restorer
 
     rows = _read(pairs_path)[:limit]
@@ -104,7 +143,12 @@ def run(pairs_path: Path, model: str | None, limit: int | None, batch_size: int,
     hyp = restorer.restore([r["spun"] for r in spun_rows], show_progress_bar=sys.stderr.isatty())
     seconds = time.perf_counter() - t0
     n_words = sum(len(r["spun"].split()) for r in spun_rows)
-    report = score([r["spun"] for r in spun_rows], hyp, [r["original"] for r in spun_rows])
+    spun, ref = [r["spun"] for r in spun_rows], [r["original"] for r in spun_rows]
+    report = score(spun, hyp, ref)
+    if ceiling:
+        best = [best_choice(s, r, cs) for s, r, cs in zip(spun, ref, candidate_edits(restorer, spun))]
+        best_report = score(spun, best, ref)
+        report["ceiling_bleu"], report["ceiling_gap_closed"] = best_report["bleu"], best_report["gap_closed"]
     if clean_rows:
         clean_hyp = restorer.restore([r["original"] for r in clean_rows])
         total = sum(len(_tokens(r["original"])) for r in clean_rows)
@@ -144,12 +188,15 @@ def phrases(path: Path, model: str | None, batch_size: int, lm: bool = False) ->
 
 def table(report: dict) -> str:
     pct = lambda x, digits=1: f"{100 * x:.{digits}f}%"  # noqa: E731
+    best = report.get("ceiling_gap_closed")
+    ceiling = [] if best is None else [f"{'  by a perfect decider':24}{pct(best):>10}"]
     lines = [
         f"{'':24}{'model':>10}{'input':>10}",
         f"{'BLEU':24}{report['bleu']:>10.2f}{report['bleu_input']:>10.2f}",
         f"{'chrF':24}{report['chrf']:>10.2f}{report['chrf_input']:>10.2f}",
         f"{'exact match':24}{pct(report['exact_match']):>10}{pct(report['exact_match_input']):>10}",
         f"{'BLEU gap closed':24}{pct(report['gap_closed']):>10}",
+        *ceiling,
         f"{'edit precision':24}{pct(report['edit_precision']):>10}",
         f"{'edit recall':24}{pct(report['edit_recall']):>10}",
         f"{'numbers kept':24}{pct(report['numbers_kept']):>10}",
@@ -178,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed", action="store_true", help="measure speed (the corpus sample is --pairs' spun text)")
     ap.add_argument("--phrases", type=Path, help="TSV of real spun phrases and their originals")
     ap.add_argument("--lm", action="store_true", help="with the language model's second look (not with --speed)")
+    ap.add_argument("--ceiling", action="store_true", help="also the gap a perfect choice among the candidates closes")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = ap.parse_args(argv)
     if args.lm and args.speed:
@@ -203,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             report = speed(args.model, sentences, refs, args.batch_size)
             print(json.dumps(report, indent=2) if args.json else speed_table(report))
             return 0
-        report = run(args.pairs, args.model, args.limit, args.batch_size, args.lm)
+        report = run(args.pairs, args.model, args.limit, args.batch_size, args.lm, args.ceiling)
     except (json.JSONDecodeError, KeyError) as e:
         print(f"restore-bench: error: {args.pairs}: not a pairs file ({e})", file=sys.stderr)
         return 2

@@ -3,7 +3,8 @@ import json
 import pytest
 
 import restore.engine
-from restore_eval.bench import kept, main, score, table, word_edits, words_changed
+from restore.edits import Edit
+from restore_eval.bench import best_choice, candidate_edits, kept, main, score, table, word_edits, words_changed
 from tests.conftest import fake_edit_sentences
 
 SPUN = ["the best diplomat of the country", "it was a 12 months ago today", "no change here at all today"]
@@ -82,3 +83,49 @@ def test_the_table_tells_clean_damage_apart_on_either_side_of_the_half_percent_t
         report |= {"clean_words_changed": damage, "clean_sentences_changed": 0.06}
         rows[damage] = next(line for line in table(report).splitlines() if line.startswith("clean words changed"))
     assert rows[0.0047].endswith("0.47%") and rows[0.0054].endswith("0.54%")
+
+
+def test_a_perfect_decider_makes_every_candidate_that_helps_and_no_other():
+    spun = "Washington's best diplomat will sentence the invasion in financial strengthen talks"
+    ref = "Washington's top diplomat will condemn the invasion in economic support talks"
+    at = lambda w, after, p: Edit(spun.index(w), spun.index(w) + len(w), w, after, p)  # noqa: E731
+    candidates = [
+        at("best", "good", 0.9),  # wrong, and likelier than the right one at the same word
+        at("best", "top", 0.3),
+        at("sentence", "condemn", 0.05),  # right, however unlikely
+        at("the", "a", 0.95),  # wrong
+        at("financial", "economic", 0.4),  # half of a two-word swap still helps
+    ]
+    assert best_choice(spun, ref, candidates) == (
+        "Washington's top diplomat will condemn the invasion in economic strengthen talks"
+    )
+    assert best_choice(spun, ref, []) == spun
+    assert best_choice(ref, ref, [Edit(0, 12, "Washington's", "Seattle's", 1.0)]) == ref
+
+
+def test_the_ceiling_weighs_every_candidate_the_restorer_weighs(tiny_model):
+    from restore.restorer import Restorer
+
+    restorer = Restorer(tiny_model, min_confidence=0.0)
+    texts = ["Washington's best diplomat came.\nThey sentence the invasion for 12 months.", "The best of all."]
+    found = candidate_edits(restorer, texts)
+    assert len(found) == 2 and all(found)
+    for text, cands in zip(texts, found):
+        assert all(text[c.start : c.end] == c.before and 0 <= c.score <= 1 for c in cands)
+    for made, cands in zip(restorer.explain(texts), found):
+        assert {(e.start, e.end, e.after) for e in made} <= {(c.start, c.end, c.after) for c in cands}
+
+
+def test_cli_reports_the_ceiling(tiny_model, tmp_path, monkeypatch, capsys):
+    import restore_eval.bench
+
+    monkeypatch.setattr(restore.engine, "edit_sentences", fake_edit_sentences)
+    every_swap = lambda restorer, texts: [fake_edit_sentences(None, None, None, [t])[0] for t in texts]  # noqa: E731
+    monkeypatch.setattr(restore_eval.bench, "candidate_edits", every_swap)
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"spun": s, "original": r}) + "\n" for s, r in zip(SPUN, REF)))
+    assert main(["--pairs", str(pairs), "--model", str(tiny_model), "--ceiling", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ceiling_gap_closed"] == pytest.approx(1) and report["ceiling_bleu"] == pytest.approx(100)
+    assert main(["--pairs", str(pairs), "--model", str(tiny_model)]) == 0
+    assert "perfect decider" not in capsys.readouterr().out  # only asked for: it costs a second pass
