@@ -230,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.lm and args.speed:
         ap.error("--speed measures the default engine; --pairs with --lm reports its words/s")
+    if args.ceiling and (args.speed or args.phrases or args.pairs is None):
+        ap.error("--ceiling goes with --pairs alone: it needs each sentence's reference")
     for path in (args.pairs, args.phrases):
         if path is not None and not path.is_file():
             print(f"restore-bench: error: {path}: no such file", file=sys.stderr)

@@ -129,3 +129,7 @@ def test_cli_reports_the_ceiling(tiny_model, tmp_path, monkeypatch, capsys):
     assert report["ceiling_gap_closed"] == pytest.approx(1) and report["ceiling_bleu"] == pytest.approx(100)
     assert main(["--pairs", str(pairs), "--model", str(tiny_model)]) == 0
     assert "perfect decider" not in capsys.readouterr().out  # only asked for: it costs a second pass
+    for other in (["--speed"], ["--phrases", str(pairs)], []):
+        with pytest.raises(SystemExit) as e:
+            main([*other, "--ceiling"])
+        assert e.value.code == 2
