@@ -116,15 +116,11 @@ def candidate_edits(restorer, texts: list[str]) -> list[list[Edit]]:
 def best_choice(spun: str, original: str, candidates: list[Edit]) -> str:
     """``spun`` with every candidate that brings it closer to ``original`` made (the likelier where two
     overlap) and no other: the most a decider could make of these candidates."""
-    from restore.candidates import helps
+    from restore.candidates import helps, likeliest_apart
     from restore.edits import apply, diff
 
     gold = diff(spun, original)
-    chosen: list[Edit] = []
-    for e in sorted((c for c in candidates if helps(spun, gold, c)), key=lambda c: (-c.score, c.start)):
-        if all(e.end <= c.start or e.start >= c.end for c in chosen):
-            chosen.append(e)
-    return apply(spun, sorted(chosen, key=lambda e: e.start))
+    return apply(spun, likeliest_apart(c for c in candidates if helps(spun, gold, c)))
 
 
 def run(

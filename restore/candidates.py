@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -283,13 +283,19 @@ def probability(features: Sequence[float], weights: Sequence[float], bias: float
 
 def choose(candidates: list[Candidate], weights: Sequence[float], bias: float, min_confidence: float) -> list[Edit]:
     """The likeliest non-overlapping candidates at least ``min_confidence`` likely, in text order."""
-    scored = [(probability(c.features, weights, bias), c.edit) for c in candidates]
+    scored = [
+        Edit(c.edit.start, c.edit.end, c.edit.before, c.edit.after, probability(c.features, weights, bias))
+        for c in candidates
+    ]
+    return likeliest_apart([e for e in scored if e.score >= min_confidence])
+
+
+def likeliest_apart(edits: Iterable[Edit]) -> list[Edit]:
+    """The edits by ``score``, likeliest first, each kept unless it overlaps one kept before; in text order."""
     chosen: list[Edit] = []
-    for p, e in sorted(scored, key=lambda x: (-x[0], x[1].start)):
-        if p < min_confidence:
-            break
+    for e in sorted(edits, key=lambda e: (-e.score, e.start)):
         if all(e.end <= c.start or e.start >= c.end for c in chosen):
-            chosen.append(Edit(e.start, e.end, e.before, e.after, p))
+            chosen.append(e)
     return sorted(chosen, key=lambda e: e.start)
 
 
