@@ -3,16 +3,39 @@
 ``diff`` finds the word-level edits between a spun sentence and its original (training labels and the
 benchmark's edit precision/recall come from it); ``apply`` makes edits and never touches the characters
 between them.
+
+A word keeps its combining marks (Unicode category M: accents of decomposed text, vowel signs, variation
+selectors), so no edit starts or ends between a letter and its accent. No edit the restorer makes changes a
+line break or a lone surrogate (``KEPT``): ``restore.tags.decode`` drops such edits and
+``restore.phrases.PhraseTable.lookup`` knows no n-gram holding one.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 
-BREAKS = re.compile(r"[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-_WORD = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]", re.UNICODE)
+BREAKS = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")  # \r\n is one line break
+SURROGATES = re.compile(r"[\ud800-\udfff]")  # a str can hold them; UTF-8 and the tokenizers cannot
+KEPT = re.compile(f"{BREAKS.pattern}|{SURROGATES.pattern}")  # what no edit may change
+
+
+def _mark_ranges() -> str:
+    """The code points of Unicode category M as regex class ranges (all lie below U+20000 or in U+E0100-E01EF)."""
+    marks = [c for c in [*range(0x20000), *range(0xE0100, 0xE01F0)] if unicodedata.category(chr(c))[0] == "M"]
+    runs = [[marks[0], marks[0]]]
+    for c in marks[1:]:
+        if c == runs[-1][1] + 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    return "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in runs)
+
+
+_MARKS = _mark_ranges()
+_WORD = re.compile(rf"[\w{_MARKS}]+(?:[-'’.][\w{_MARKS}]+)*|[^\w\s][{_MARKS}]*")
 
 
 @dataclass(frozen=True)
@@ -27,7 +50,7 @@ class Edit:
 
 
 def words(text: str) -> list[tuple[int, int]]:
-    """Character spans of the words and punctuation marks of ``text``."""
+    """Character spans of the words and punctuation marks of ``text``, each with its combining marks."""
     return [m.span() for m in _WORD.finditer(text)]
 
 
@@ -67,6 +90,11 @@ def diff(source: str, target: str) -> list[Edit]:
         Edit(sw[i1][0], sw[i2 - 1][1], source[sw[i1][0] : sw[i2 - 1][1]], target[tw[j1][0] : tw[j2 - 1][1]])
         for i1, i2, j1, j2 in spans
     ]
+
+
+def standin(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD: same length, so offsets still hold, and encodable."""
+    return SURROGATES.sub("\ufffd", text)
 
 
 def apply(text: str, edits: list[Edit]) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import lzma
 import math
+import re
+import unicodedata
 import zipfile
 from array import array
 from collections import Counter, defaultdict
@@ -19,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from restore.edits import diff, words
+from restore.edits import KEPT, diff, words
 
 MAX_N = 5  # longest spun n-gram looked up
 TOP = 3  # originals kept per n-gram
 BACKOFF = 0.4  # stupid backoff weight of the unigram estimate
+_SPACES = re.compile(r"\s+")
 
 
 def _lower_initial(text: str) -> str:
@@ -66,8 +69,15 @@ class PhraseTable:
         return cls({g: (max(seen[g], 1), c.most_common(TOP)) for g, c in edits.items()})
 
     def lookup(self, gram: str, sentence_start: bool = False) -> tuple[int, list[tuple[str, int]]] | None:
-        """(times seen, originals) for a spun n-gram; at a sentence start a capitalised one falls back to
-        its lowercase entry (mid-sentence, a capital marks a name: no fallback)."""
+        """(times seen, originals) for a spun n-gram as it reads in the text: each whitespace run read as one
+        space (a tab, two spaces, a no-break space) and the text as NFC. None for an n-gram holding a line
+        break or a lone surrogate (no edit changes those, ``restore.edits.KEPT``). At a sentence start a
+        capitalised n-gram falls back to its lowercase entry (mid-sentence, a capital marks a name: no fallback)."""
+        if KEPT.search(gram):
+            return None
+        gram = _SPACES.sub(" ", gram)
+        if not unicodedata.is_normalized("NFC", gram):
+            gram = unicodedata.normalize("NFC", gram)
         if gram in self.entries:
             return self.entries[gram]
         folded = _lower_initial(gram)

@@ -1,7 +1,18 @@
 """Split text into the pieces the model sees, as character spans of the input (layout is never rebuilt).
 
-Lines are split first (no sentence spans a newline), then sentences with BlingFire, then any piece longer
-than the model should see is cut at word boundaries, preferring a break after punctuation.
+Offsets are code points of the input. Text is split into paragraphs, then sentences with BlingFire, then any
+piece longer than the model should see is cut at word boundaries.
+
+- A sentence runs across single line breaks, so hard-wrapped text (PDF extractions, e-mail, plain-text
+  archives) is read in whole sentences; the line breaks stay in the piece as they are (the tagger reads
+  words only, and no edit changes a line break: ``restore.edits.KEPT``). A line break is ``\\n``, ``\\r\\n``
+  (one break), ``\\r``, ``\\v`` (a word processor's manual line break), U+0085 or U+2028 LINE SEPARATOR.
+- A paragraph ends at a blank line (a line break, then only spaces, tabs or other non-breaking whitespace,
+  then another line break) and at a form feed (a page break: PDF extractions put headers and footers
+  beside it), U+001C-U+001E (file, group, record separators) or U+2029 PARAGRAPH SEPARATOR. No piece
+  spans a paragraph end, so a heading or list item on its own line after a blank one stays apart.
+- A piece longer than MAX_WORDS words or about MAX_CHARS characters is cut after a word that ends in
+  punctuation, else at a line break, else before a word that opens a clause (``_OPENERS``), else at the limit.
 """
 
 from __future__ import annotations
@@ -9,22 +20,49 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from restore.edits import BREAKS, standin
+
 MAX_WORDS = 64
 MAX_CHARS = 400
-_LINE = re.compile(r"[^\n\r\u2028\u2029\x0b\x0c\x1c-\x1e\x85]+")
+_BREAK = r"(?:\r\n|\r(?!\n)|[\n\x0b\x85\u2028])"  # a line break; \r\n is one
+_BLANK = r"[^\S\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*"  # whitespace that breaks no line
+_PARAGRAPH_END = re.compile(rf"{_BREAK}{_BLANK}{_BREAK}|[\x0c\x1c-\x1e\u2029]")
+_AS_SPACE = str.maketrans("\n\r\x0b\x85\u2028", "     ")  # what BlingFire reads for a line break
 _WORD = re.compile(r"\S+")
+# Words that begin clauses and, in the shipped phrase table (29,512 spun n-grams, 9,638 of several words), never
+# stand past an n-gram's first word: a cut just before one splits no known spun phrase.
+_OPENERS = frozenset(
+    "which who whom whose when where while because although whether unless since until "
+    "he she we they i his her their our its my were are has would could might must".split()
+)
 
 
-def _sentences(line: str) -> list[tuple[int, int]]:
-    """Sentence spans that tile ``line``: BlingFire says where sentences end; nothing it skips is lost."""
+def _sentences(paragraph: str) -> list[tuple[int, int]]:
+    """Sentence spans that tile ``paragraph``: BlingFire says where sentences end; nothing it skips is lost.
+    It reads each line break as a space and each lone surrogate as U+FFFD (same length: offsets hold)."""
     import blingfire
 
     try:
-        _, offsets = blingfire.text_to_sentences_and_offsets(line)
-    except Exception:  # BlingFire rejects some inputs; then the line is one piece
+        _, offsets = blingfire.text_to_sentences_and_offsets(standin(paragraph.translate(_AS_SPACE)))
+    except Exception:  # BlingFire rejects some inputs; then the paragraph is one piece
         offsets = []
-    cuts = sorted({e for _, e in offsets if 0 < e < len(line)})
-    return list(zip([0, *cuts], [*cuts, len(line)]))
+    cuts = sorted({e for _, e in offsets if 0 < e < len(paragraph)})
+    return list(zip([0, *cuts], [*cuts, len(paragraph)]))
+
+
+def _cut(text: str, spans: list[tuple[int, int]], n: int) -> int:
+    """How many of the words ``spans`` (more than ``n``) to put in a piece of at most ``n`` words."""
+    back = range(n, max(n // 2, 1) - 1, -1)  # never less than half the most a piece may hold
+    for k in back:  # after a word that ends in punctuation
+        if text[spans[k - 1][1] - 1] in ",;:)]}—–-":
+            return k
+    for k in back:  # at a line break: no edit crosses one anyway
+        if BREAKS.search(text[spans[k - 1][1] : spans[k][0]]):
+            return k
+    for k in back:  # before a word that opens a clause
+        if text[spans[k][0] : spans[k][1]].lower() in _OPENERS:
+            return k
+    return n
 
 
 def _chunks(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -34,22 +72,21 @@ def _chunks(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         n = 1
         while n < min(len(spans), MAX_WORDS) and spans[n][1] - spans[0][0] <= MAX_CHARS:
             n += 1
-        if n < len(spans):  # prefer to end the piece on a word that ends in punctuation
-            for k in range(n, max(n // 2, 1) - 1, -1):
-                if text[spans[k - 1][1] - 1] in ",;:)]}—–-":
-                    n = k
-                    break
+        if n < len(spans):
+            n = _cut(text, spans, n)
         yield spans[0][0], spans[n - 1][1]
         spans = spans[n:]
 
 
 def split(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences of ``text``, in order, none holding a newline; gaps are layout."""
+    """Character spans of the sentences of ``text``, in order; a sentence may hold single line breaks, never
+    a paragraph end; the gaps between spans are layout."""
     out = []
-    for line in _LINE.finditer(text):
-        base = line.start()
-        for s, e in _sentences(line.group()):
-            piece = text[base + s : base + e]
+    bounds = [0, *(b for m in _PARAGRAPH_END.finditer(text) for b in m.span()), len(text)]
+    for base, stop in zip(bounds[::2], bounds[1::2]):
+        paragraph = text[base:stop]
+        for s, e in _sentences(paragraph):
+            piece = paragraph[s:e]
             stripped = piece.strip()
             if not stripped:
                 continue

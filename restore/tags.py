@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from restore.edits import BREAKS, Edit, diff, words
+from restore.edits import KEPT, Edit, diff, standin, words
 
 KEEP, DELETE, FIRST_PHRASE = 0, 1, 2
 IGNORE = -100  # a word whose change the vocabulary cannot express: no training signal either way
@@ -58,8 +58,9 @@ def decode(
     """Edits for ``text`` from one tag and its probability per word; a tag less likely than
     ``min_confidence`` counts as KEEP, and an edit's score is its weakest tag.
 
-    A run of deletions takes the space before it with it (or the one after it, when none precedes it);
-    an edit whose span would cross a line break is dropped."""
+    A run of deletions takes the space before it with it (or the one after it, when none precedes it or
+    the one before holds a line break); an edit whose span would change a line break or a lone surrogate
+    (``restore.edits.KEPT``) is dropped."""
     spans = words(text)
     tags = [KEEP if p < min_confidence else t for t, p in zip(tags, scores)]
     edits, i, n = [], 0, min(len(spans), len(tags))
@@ -73,16 +74,17 @@ def decode(
             j += 1
         score = min(scores[i:j])
         if tag == DELETE:
-            if i > 0 and spans[i - 1][1] < spans[i][0]:  # take the space before the run
+            gap = text[spans[i - 1][1] : spans[i][0]] if i > 0 else ""
+            if gap and not KEPT.search(gap):  # take the space before the run
                 start, end = spans[i - 1][1], spans[j - 1][1]
-            else:  # first word, or glued to the one before (an opening bracket): take the space after
+            else:  # first word, glued to the one before (an opening bracket), or after a line break: the space after
                 start, end = spans[i][0], spans[j][0] if j < len(spans) else spans[j - 1][1]
             after = ""
         else:
             start, end = spans[i][0], spans[j - 1][1]
             after = _cased(text[start:end], phrases[tag - FIRST_PHRASE])
         before = text[start:end]
-        if before != after and not BREAKS.search(before):
+        if before != after and not KEPT.search(before):
             edits.append(Edit(start, end, before, after, score))
         i = j
     return edits
@@ -90,9 +92,10 @@ def decode(
 
 def encode(sp, sentences: Sequence[str], max_tokens: int) -> list[tuple[list[int], list[int]]]:
     """(token ids ending in EOS, index of each word's first token) per sentence; words past
-    ``max_tokens`` get no index (they are kept)."""
+    ``max_tokens`` get no index (they are kept). A lone surrogate is read as U+FFFD."""
     spans = [words(sentence) for sentence in sentences]
-    flat = sp.encode([sentence[s:e] for sentence, ws in zip(sentences, spans) for s, e in ws])  # one call
+    texts = [standin(sentence) for sentence in sentences]  # SentencePiece takes no lone surrogate
+    flat = sp.encode([text[s:e] for text, ws in zip(texts, spans) for s, e in ws])  # one call
     out, k = [], 0
     for ws in spans:
         pieces, k = flat[k : k + len(ws)], k + len(ws)

@@ -1,7 +1,9 @@
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from restore.segment import MAX_WORDS, split
+from restore.segment import MAX_CHARS, MAX_WORDS, split
 
 
 def test_sentences_are_spans_of_the_input():
@@ -19,11 +21,46 @@ def test_long_unpunctuated_text_is_cut_into_pieces_and_nothing_is_lost():
     assert " ".join(text[s:e] for s, e in spans) == text
 
 
+def test_a_sentence_runs_across_single_line_breaks_and_a_blank_line_ends_a_paragraph():
+    text = (
+        "Washington's best\ndiplomat said no\r\nnation can forget. He left.\n \t\nA heading\n\n\nNext\u2028line,"
+        " page\x0cbreak\u2029end"
+    )
+    assert [text[s:e] for s, e in split(text)] == [
+        "Washington's best\ndiplomat said no\r\nnation can forget.", "He left.", "A heading", "Next\u2028line, page",
+        "break", "end",
+    ]  # fmt: skip
+    crlf = "one\r\ntwo\r\rthree"
+    assert [crlf[s:e] for s, e in split(crlf)] == ["one\r\ntwo", "three"]
+
+
+def test_a_spun_phrase_at_the_piece_limit_is_not_cut():
+    words = [f"w{i}" for i in range(MAX_WORDS + 20)]
+    words[MAX_WORDS - 1 : MAX_WORDS + 1] = ["12", "months"]  # the 64th and 65th words: the limit falls between
+    words[50] = "they"  # a clause opener: never inside a spun n-gram
+    text = " ".join(words)
+    pieces = [text[s:e] for s, e in split(text)]
+    assert len(pieces) == 2 and any(" 12 months " in f" {p} " for p in pieces)
+    assert " ".join(pieces) == text
+
+
+def test_long_wrapped_text_is_cut_at_line_breaks_within_the_bounds():
+    text = "\n".join(" ".join(f"w{i}x{j}" for j in range(9)) for i in range(40))  # no punctuation at all
+    spans = split(text)
+    assert len(spans) > 1 and all(len(text[s:e].split()) <= MAX_WORDS and e - s <= MAX_CHARS for s, e in spans)
+    assert all(text[e] == "\n" for _, e in spans[:-1])  # each piece ends at the end of a line
+    assert "\n".join(text[s:e] for s, e in spans) == text
+
+
 @given(st.text())
-def test_spans_are_ordered_cover_every_word_and_hold_no_newline(text):
+def test_spans_are_ordered_cover_every_word_and_hold_no_paragraph_end(text):
     spans = split(text)
     assert all(0 <= s < e <= len(text) for s, e in spans)
     assert all(e1 <= s2 for (_, e1), (s2, _) in zip(spans, spans[1:]))
-    assert all("\n" not in text[s:e] for s, e in spans)
+    assert all(not PARAGRAPH_END.search(text[s:e]) for s, e in spans)
+    assert all(len(text[s:e].split()) <= MAX_WORDS and (e - s <= MAX_CHARS or " " not in text[s:e]) for s, e in spans)
     covered = "".join(text[s:e] for s, e in spans)
     assert "".join(covered.split()) == "".join(text.split())
+
+
+PARAGRAPH_END = re.compile(r"(\r\n|[\n\r\x0b\x85\u2028])[ \t\u00a0]*(\r\n|[\n\r\x0b\x85\u2028])|[\x0c\x1c-\x1e\u2029]")

@@ -2,7 +2,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from restore.edits import apply, diff
-from restore.tags import DELETE, FIRST_PHRASE, IGNORE, KEEP, decode, labels, phrase_key
+from restore.tags import DELETE, FIRST_PHRASE, IGNORE, KEEP, decode, encode, labels, phrase_key
 
 PHRASES = ["top", "began", "visit", "year", "ago", "the", "was"]
 INDEX = {p: i for i, p in enumerate(PHRASES)}
@@ -60,3 +60,10 @@ def test_any_pair_expressible_in_the_vocabulary_round_trips(a, b):
     )
     if IGNORE not in tags and expressible:
         assert restored(spun, original) == original
+
+
+def test_a_lone_surrogate_reaches_the_tokenizer_as_a_replacement_character(tiny_model):
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(tiny_model / "spiece.model"))
+    assert encode(sp, ["abc \ud800 best\udfff"], 256) == encode(sp, ["abc \ufffd best\ufffd"], 256)
