@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from restore.edits import Edit, words
+from restore.edits import Edit, standin, words
 
 LEFT_WORDS, RIGHT_WORDS = 8, 4  # the window: this many words (and marks) either side of the edit
 DOC_START = "<|endoftext|>"  # SmolLM2's document separator: a window at a sentence start begins with it
@@ -104,7 +104,7 @@ class ContextLM:
         """Log-probability of each text after its first token. Batches hold texts of one token length only, so
         a text's batch-mates move its score by float32 rounding at most (~1e-5 nats; padded int8 scores
         moved by up to 1.6 nats)."""
-        tokens = [e.tokens for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+        tokens = [e.tokens for e in self.tokenizer.encode_batch(list(map(standin, texts)), add_special_tokens=False)]
         by_length: dict[int, list[int]] = {}
         for i, t in enumerate(tokens):
             by_length.setdefault(len(t), []).append(i)
