@@ -1,6 +1,9 @@
 """Text as users have it: hard-wrapped lines, odd spacing, decomposed accents, lone surrogates."""
 
-from restore.edits import BREAKS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from restore.edits import BREAKS, SURROGATES
 from restore.phrases import PhraseTable
 from restore.restorer import Restorer
 from restore.tags import decode
@@ -110,3 +113,18 @@ def test_the_cli_refuses_an_encoded_surrogate_in_one_line(tmp_path, tiny_model, 
 def test_no_edit_changes_a_lone_surrogate():
     assert decode("x \ud800 y", [0, 1, 0], [1.0] * 3, ["by"]) == []
     assert decode("x \ud800y z", [0, 2, 0], [1.0] * 3, ["by"]) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(st.sampled_from(["\ud800", "\udbff", "\udc00", "\udfff", "a", "b", "é", "1", " ", ".", "\n"])))
+def test_any_text_with_lone_surrogates_comes_back_with_them_in_place(tiny_restorer, text):
+    tiny_restorer.min_confidence = 0.0  # a random model applies junk: surrogates and line breaks must survive it
+    out = tiny_restorer.restore(text)
+    assert SURROGATES.findall(out) == SURROGATES.findall(text) and out.count("\n") == text.count("\n")
+
+
+def test_the_language_model_reads_a_lone_surrogate_as_a_replacement_character(tiny_lm):
+    from restore.lm import ContextLM
+
+    lm = ContextLM(tiny_lm / "ct2")
+    assert lm.logprobs(["The \ud800 minister said"]) == lm.logprobs(["The \ufffd minister said"])
