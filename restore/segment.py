@@ -12,7 +12,8 @@ piece longer than the model should see is cut at word boundaries.
   beside it), U+001C-U+001E (file, group, record separators) or U+2029 PARAGRAPH SEPARATOR. No piece
   spans a paragraph end, so a heading or list item on its own line after a blank one stays apart.
 - A piece longer than MAX_WORDS words or about MAX_CHARS characters is cut after a word that ends in
-  punctuation, else at a line break, else before a word that opens a clause (``_OPENERS``), else at the limit.
+  punctuation, else at a line break, else before a word no known spun phrase continues with
+  (``_OPENERS``), else at the limit.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ _BLANK = r"[^\S\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*"  # whitespace that break
 _PARAGRAPH_END = re.compile(rf"{_BREAK}{_BLANK}{_BREAK}|[\x0c\x1c-\x1e\u2029]")
 _AS_SPACE = str.maketrans("\n\r\x0b\x85\u2028", "     ")  # what BlingFire reads for a line break
 _WORD = re.compile(r"\S+")
-# Words that begin clauses and, in the shipped phrase table (29,512 spun n-grams, 9,638 of several words), never
-# stand past an n-gram's first word: a cut just before one splits no known spun phrase.
+# Pronouns, conjunctions and auxiliaries that, in the shipped phrase table (29,512 spun n-grams, 9,638 of several
+# words), never stand past an n-gram's first word: a cut just before one splits no known spun phrase.
 _OPENERS = frozenset(
     "which who whom whose when where while because although whether unless since until "
     "he she we they i his her their our its my were are has would could might must".split()
@@ -59,7 +60,7 @@ def _cut(text: str, spans: list[tuple[int, int]], n: int) -> int:
     for k in back:  # at a line break: no edit crosses one anyway
         if BREAKS.search(text[spans[k - 1][1] : spans[k][0]]):
             return k
-    for k in back:  # before a word that opens a clause
+    for k in back:  # before a word no spun phrase continues with
         if text[spans[k][0] : spans[k][1]].lower() in _OPENERS:
             return k
     return n
