@@ -93,11 +93,22 @@ class PhraseTable:
 
     @classmethod
     def load(cls, path: Path) -> PhraseTable:
-        entries = {}
-        with lzma.open(path, "rt", encoding="utf-8") as f:
-            for line in f:
-                gram, seen, *rest = line.rstrip("\n").split("\t")
-                entries[gram] = (int(seen), [(rest[k], int(rest[k + 1])) for k in range(0, len(rest), 2)])
+        """Read what ``save`` wrote; anything else is a one-line ValueError naming the file (and the line)."""
+        entries, number = {}, 0
+        try:
+            with lzma.open(path, "rt", encoding="utf-8") as f:
+                for line in f:
+                    number += 1
+                    gram, seen, *rest = line.rstrip("\n").split("\t")
+                    if len(rest) % 2:
+                        raise IndexError
+                    entries[gram] = (int(seen), [(rest[k], int(rest[k + 1])) for k in range(0, len(rest), 2)])
+        except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+            raise ValueError(f"{path}: not a phrase table written by PhraseTable.save ({reason})") from None
+        except (ValueError, IndexError):
+            row = "n-gram, count, then original and count pairs, tab-separated"
+            raise ValueError(f"{path}: line {number}: not a phrase table row ({row})") from None
         return cls(entries)
 
 

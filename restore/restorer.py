@@ -7,6 +7,8 @@ so paragraph breaks, spacing, quote marks and dashes come back exactly as they w
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import overload
 
@@ -45,36 +47,45 @@ class Restorer:
         a CTranslate2 language model folder."""
         import sentencepiece as spm
 
-        from restore.candidates import FEATURES, SECOND_LOOK_FEATURES, Decider, SecondLook
-        from restore.engine import load_backend
+        from restore.candidates import Decider, SecondLook
+        from restore.engine import WEIGHTS_FILE, load_backend
         from restore.phrases import NgramLM, PhraseTable
 
         path = Path(model) if model is not None else default_model()
-        needed = ["config.json", "spiece.model", SETTINGS_FILE, PHRASES_FILE, NGRAMS_FILE]
+        needed = ["config.json", WEIGHTS_FILE, "spiece.model", SETTINGS_FILE, PHRASES_FILE, NGRAMS_FILE]
         missing = [name for name in needed if not (path / name).is_file()]
         if missing:
             raise FileNotFoundError(f"{path}: not a restore model folder (missing {', '.join(missing)})")
         self.path = path
-        self.backend = load_backend(path, engine)
-        self.sp = spm.SentencePieceProcessor(model_file=str(path / "spiece.model"))
-        settings = json.loads((path / SETTINGS_FILE).read_text())
-        final = settings
-        if lm:
-            final = settings.get("second_look")
-            if final is None:
-                raise ValueError(f"{path / SETTINGS_FILE}: no second_look settings (fit them with scripts/train.py)")
-        for part, features in ((settings, FEATURES), (final, SECOND_LOOK_FEATURES if lm else FEATURES)):
-            if len(part["weights"]) != len(features):
-                raise ValueError(f"{path / SETTINGS_FILE}: {len(part['weights'])} weights for {len(features)} features")
+        with _reading(path / "config.json"):
+            config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+            if not isinstance(config, dict) or not isinstance(config.get("id2label"), dict):
+                raise ValueError("not a tagger's config (no id2label)")
+        with _reading(path / WEIGHTS_FILE):
+            from safetensors import safe_open
+
+            with safe_open(path / WEIGHTS_FILE, "np"):
+                pass
+        with _reading(path):  # config and weights read on their own: what is left is whether they fit each other
+            self.backend = load_backend(path, engine)
+        with _reading(path / "spiece.model"):
+            self.sp = spm.SentencePieceProcessor(model_file=str(path / "spiece.model"))
+        with _reading(path / SETTINGS_FILE):
+            settings = json.loads((path / SETTINGS_FILE).read_text(encoding="utf-8"))
+            final = _settings(settings, lm)
         second_look = None
         if lm:
             from restore.lm import ContextLM
 
             second_look = SecondLook(ContextLM(None if lm is True else lm), final["weights"], final["bias"])
+        with _reading(path / PHRASES_FILE):
+            phrases = PhraseTable.load(path / PHRASES_FILE)
+        with _reading(path / NGRAMS_FILE):
+            ngrams = NgramLM.load(path / NGRAMS_FILE)
         self.decider = Decider(
             self.backend.phrases,
-            PhraseTable.load(path / PHRASES_FILE),
-            NgramLM.load(path / NGRAMS_FILE),
+            phrases,
+            ngrams,
             settings["weights"],
             settings["bias"],
             settings["min_confidence"],
@@ -140,3 +151,39 @@ def _progress(total: int, show: bool):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="sent", file=None, leave=False)
+
+
+@contextmanager
+def _reading(file: Path) -> Iterator[None]:
+    """Any failure to load ``file`` (a file of the model folder, or the folder) as a one-line ValueError naming it;
+    a missing extra (ImportError) and a missing file (FileNotFoundError) go through as they are."""
+    try:
+        yield
+    except (ImportError, FileNotFoundError):
+        raise
+    except Exception as e:
+        reason = next((line.strip() for line in str(e).splitlines() if line.strip()), type(e).__name__)[:300]
+        raise ValueError(reason if reason.startswith(str(file)) else f"{file}: {reason}") from None
+
+
+def _settings(settings, lm) -> dict:
+    """The final look's settings (the second look's with ``lm``) once both looks' are checked."""
+    from restore.candidates import FEATURES, SECOND_LOOK_FEATURES
+
+    if not isinstance(settings, dict):
+        raise ValueError("not a JSON object")
+    final = settings
+    if lm:
+        final = settings.get("second_look")
+        if final is None:
+            raise ValueError("no second_look settings (fit them with scripts/train.py)")
+    parts = [("", settings, FEATURES)] + ([("second_look ", final, SECOND_LOOK_FEATURES)] if lm else [])
+    for name, part, features in parts:
+        if not isinstance(part, dict):
+            raise ValueError(f"{name}settings are not a JSON object")
+        weights, numbers = part.get("weights"), [part.get("bias"), part.get("min_confidence")]
+        if not isinstance(weights, list) or not all(isinstance(x, (int, float)) for x in [*weights, *numbers]):
+            raise ValueError(f"{name}settings need weights (a list of numbers), bias and min_confidence")
+        if len(weights) != len(features):
+            raise ValueError(f"{len(weights)} {name}weights for {len(features)} features")
+    return final

@@ -240,3 +240,44 @@ def test_a_file_on_one_line_is_restored_in_bounded_blocks(run, tmp_path, monkeyp
     code, out, _ = run(str(big))
     assert code == 0 and out == text.replace("best", "top")
     assert len(calls) >= 3 and max(calls) <= BLOCK_CHARS
+
+
+@pytest.mark.parametrize(
+    "name", ["config.json", "model.safetensors", "spiece.model", "restore.json", "phrases.tsv.xz", "ngrams.npz.xz"]
+)
+def test_a_corrupt_file_in_the_model_folder_is_named_in_one_line_and_exit_2(name, tiny_model, tmp_path, capsys):
+    import shutil
+
+    model = shutil.copytree(tiny_model, tmp_path / "model")
+    whole = (model / name).read_bytes()
+    for content in (b"garbage\xff\x00", whole[: len(whole) // 2]):
+        (model / name).write_bytes(content)
+        assert main(["--model", str(model)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"restore: error: {model / name}: ") and err.count("\n") == 1, err
+
+
+def test_a_phrase_table_with_a_bad_row_names_the_line(tmp_path):
+    import lzma
+
+    from restore.phrases import PhraseTable
+
+    table = tmp_path / "phrases.tsv.xz"
+    table.write_bytes(lzma.compress(b"best\t3\ttop\t2\nsentence\t2\tcondemn\n"))
+    with pytest.raises(ValueError, match=r"phrases\.tsv\.xz: line 2: not a phrase table row") as e:
+        PhraseTable.load(table)
+    assert "\n" not in str(e.value)
+
+
+def test_settings_that_are_not_the_deciders_are_named_in_one_line(tiny_model, tmp_path):
+    import json
+    import shutil
+
+    from restore.restorer import SETTINGS_FILE, Restorer
+
+    model = shutil.copytree(tiny_model, tmp_path / "model")
+    for settings in ([1, 2], {"weights": [1.0], "bias": 0.0}, {"weights": "1 2", "bias": 0, "min_confidence": 0.5}):
+        (model / SETTINGS_FILE).write_text(json.dumps(settings))
+        with pytest.raises(ValueError, match=r"restore\.json: ") as e:
+            Restorer(model)
+        assert "\n" not in str(e.value)
