@@ -168,16 +168,12 @@ def phrases(path: Path, model: str | None, batch_size: int, lm: bool = False) ->
     """Real spun phrases without context (e.g. tortured phrases): how many come back as the original."""
     from restore.restorer import Restorer
 
-    lines = path.read_text(encoding="utf-8").splitlines()
-    header = lines[0].lstrip("# ").split("\t")
-    col = header.index("original_clean") if "original_clean" in header else header.index("original")
-    rows = [line.split("\t") for line in lines[1:] if line.strip()]
-    spun, ref = [r[0] for r in rows], [r[col].strip().lower() for r in rows]
+    spun, ref = _read_phrases(path)
     hyp = Restorer(model, batch_size=batch_size, lm=lm).restore(spun)
     return {
-        "phrases": len(rows),
-        "restored_exactly": sum(h.strip().lower() == r for h, r in zip(hyp, ref)) / len(rows),
-        "changed": sum(h != s for h, s in zip(hyp, spun)) / len(rows),
+        "phrases": len(spun),
+        "restored_exactly": sum(h.strip().lower() == r for h, r in zip(hyp, ref)) / len(spun),
+        "changed": sum(h != s for h, s in zip(hyp, spun)) / len(spun),
         "examples": [f"{s} -> {h} (original: {r})" for s, h, r in zip(spun, hyp, ref) if h != s][:15],
     }
 
@@ -232,12 +228,12 @@ def main(argv: list[str] | None = None) -> int:
         if path is not None and not path.is_file():
             print(f"restore-bench: error: {path}: no such file", file=sys.stderr)
             return 2
-    if args.phrases:
-        print(json.dumps(phrases(args.phrases, args.model, args.batch_size, args.lm), indent=2))
-        return 0
-    if args.pairs is None and not args.speed:
+    if args.pairs is None and not args.speed and not args.phrases:
         ap.error("--pairs is required (except with --speed or --phrases)")
     try:
+        if args.phrases:
+            print(json.dumps(phrases(args.phrases, args.model, args.batch_size, args.lm), indent=2))
+            return 0
         if args.speed:
             from restore_eval.speed import ARTICLE, speed, speed_table
 
@@ -250,16 +246,56 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(report, indent=2) if args.json else speed_table(report))
             return 0
         report = run(args.pairs, args.model, args.limit, args.batch_size, args.lm, args.ceiling)
-    except (json.JSONDecodeError, KeyError) as e:
-        print(f"restore-bench: error: {args.pairs}: not a pairs file ({e})", file=sys.stderr)
+    except (ValueError, FileNotFoundError, ImportError) as e:  # a bad input file or model folder: one line naming it
+        print(f"restore-bench: error: {e}", file=sys.stderr)
         return 2
     print(json.dumps(report, indent=2) if args.json else table(report))
     return 0
 
 
+def _lines(path: Path) -> list[tuple[int, str]]:
+    """(line number, text) of each line of ``path`` that is not blank; text that is not UTF-8 is a ValueError."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ValueError(f"{path}: line {line}: not UTF-8 text (invalid byte at offset {e.start})") from None
+    return [(n, line.rstrip("\r")) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
+
+
 def _read(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
+    """The rows of a JSON Lines pairs file: objects with "spun" and "original" text; else a one-line ValueError."""
+    rows = []
+    for n, line in _lines(path):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: line {n}: not JSON ({e.msg})") from None
+        if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("spun", "original")):
+            raise ValueError(f'{path}: line {n}: not an object with "spun" and "original" text')
+        rows.append(row)
+    return rows
+
+
+def _read_phrases(path: Path) -> tuple[list[str], list[str]]:
+    """Spun phrases and their lowercased originals (``original_clean`` where given) from a TSV whose first
+    line is the header ``# spun<TAB>original[...]``; anything else is a one-line ValueError."""
+    lines = _lines(path) or [(1, "")]
+    first, header = lines[0][0], lines[0][1].split("\t")
+    if not header[0].startswith("#") or header[0].lstrip("# ") != "spun" or "original" not in header:
+        raise ValueError(f"{path}: line {first}: not the header '# spun<TAB>original[<TAB>...]'")
+    col = header.index("original_clean") if "original_clean" in header else header.index("original")
+    spun, ref = [], []
+    for n, line in lines[1:]:
+        fields = line.split("\t")
+        if len(fields) <= col:
+            raise ValueError(f"{path}: line {n}: {len(fields)} tab-separated fields, the header has {len(header)}")
+        spun.append(fields[0])
+        ref.append(fields[col].strip().lower())
+    if not spun:
+        raise ValueError(f"{path}: no phrases after the header")
+    return spun, ref
 
 
 if __name__ == "__main__":

@@ -133,3 +133,35 @@ def test_cli_reports_the_ceiling(tiny_model, tmp_path, monkeypatch, capsys):
         with pytest.raises(SystemExit) as e:
             main([*other, "--ceiling"])
         assert e.value.code == 2
+
+
+def test_bad_pairs_phrases_or_model_are_one_line_naming_the_file_and_exit_2(tiny_model, tmp_path, capsys):
+    import shutil
+
+    good = json.dumps({"spun": SPUN[0], "original": REF[0]}) + "\n"
+    header = "# spun\toriginal\tsource\n"
+    cases = [
+        ("--pairs", "pairs.jsonl", good + "[1, 2]\n", "line 2: not an object"),
+        ("--pairs", "pairs.jsonl", good + '{"spun": "a"}\n', 'line 2: not an object with "spun" and "original"'),
+        ("--pairs", "pairs.jsonl", good + good[:-3] + "\n", "line 2: not JSON"),
+        ("--pairs", "pairs.jsonl", good.encode() + b'{"spun": "\xff"}\n', "line 2: not UTF-8 text"),
+        ("--phrases", "phrases.tsv", "best man\ttop man\n", "line 1: not the header"),
+        ("--phrases", "phrases.tsv", header + "best man\ttop man\tx\nfoo\n", "line 3: 1 tab-separated fields"),
+        ("--phrases", "phrases.tsv", header.encode() + b"b\xe9st\ttop\tx\n", "line 2: not UTF-8 text"),
+        ("--phrases", "phrases.tsv", header, "no phrases"),
+    ]
+    for option, name, content, message in cases:
+        path = tmp_path / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        assert main([option, str(path), "--model", str(tiny_model)]) == 2, message
+        err = capsys.readouterr().err
+        assert err.startswith(f"restore-bench: error: {path}: {message}") and err.count("\n") == 1, err
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(good)
+    broken = shutil.copytree(tiny_model, tmp_path / "model")
+    (broken / "phrases.tsv.xz").write_bytes(b"garbage")
+    for model, named in ((tmp_path / "empty", "not a restore model folder"), (broken, "phrases.tsv.xz")):
+        model.mkdir(exist_ok=True)
+        assert main(["--pairs", str(pairs), "--model", str(model)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("restore-bench: error: ") and named in err and err.count("\n") == 1, err
