@@ -19,8 +19,6 @@ from pathlib import Path
 
 BLOCK_CHARS = 200_000  # text is restored in blocks of at most this many characters, so memory stays bounded
 SENTENCE_WINDOW = 10_000  # characters before a block's end searched for a sentence start when it has no newline
-_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
-_LINE_BREAK = re.compile(r"\n")
 _SPACE = re.compile(r"\s+")
 
 
@@ -51,9 +49,9 @@ def read_text(path: str) -> str:
 def blocks(text: str, size: int = BLOCK_CHARS) -> Iterator[str]:
     """``text`` in pieces of at most ``size`` characters, whatever its layout; joined, they give ``text`` back.
 
-    Each piece ends at the last paragraph break (blank line) in the second half of its window, else the last
-    line break there, else the last sentence start that ``restore.segment.split`` finds, else the last
-    whitespace, else at ``size`` characters.
+    Each piece ends at the last paragraph end in the second half of its window (a blank line, a form feed: see
+    ``restore.segment``), else the last line break there, else the last sentence start that
+    ``restore.segment.split`` finds near the limit, else the last whitespace, else at ``size`` characters.
     """
     start = 0
     while len(text) - start > size:
@@ -66,13 +64,13 @@ def blocks(text: str, size: int = BLOCK_CHARS) -> Iterator[str]:
 
 def _cut(window: str) -> int:
     """Where to end a block that must fit in ``window``: an offset in its second half (see ``blocks``)."""
+    from restore.segment import _BREAK, _PARAGRAPH_END, split
+
     half = len(window) // 2
-    for pattern in (_PARAGRAPH_BREAK, _LINE_BREAK):
+    for pattern in (_PARAGRAPH_END, re.compile(_BREAK)):
         found = _last(pattern, window, half)
         if found:
             return found
-    from restore.segment import split
-
     near = max(half, len(window) - SENTENCE_WINDOW)
     starts = [s for s, _ in split(window[near:])][1:]  # the first may begin mid-sentence, at the window's edge
     if starts:

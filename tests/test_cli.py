@@ -210,6 +210,7 @@ def test_blocks_are_bounded_whatever_the_layout_and_give_the_text_back():
     layouts = {
         "paragraphs": (sentence * 3 + "\n\n") * 400,
         "lines": (sentence * 3 + "\n") * 400,
+        "pages": (sentence * 3 + "\f") * 400,
         "one line": sentence * 1200,
         "no sentence ends": "word " * 15_000,
         "no spaces": "x" * 70_000,
