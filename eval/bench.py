@@ -9,8 +9,9 @@ Pairs are JSON Lines with "spun" and "original"; rows with "clean": true (spun =
 damage done to text that was never spun. Reports sacreBLEU corpus BLEU (with its signature) and chrF
 for the model and for the unchanged input, the share of the BLEU gap closed, exact matches, word-edit
 precision and recall against the reference edits, words changed on clean text, and words per second.
-``--ceiling`` adds the gap a perfect decider would close with the same candidates: what is left to gain by
-deciding better, and what only new candidates can bring.
+``--ceiling`` adds the gap a perfect decider would close with the same candidates (the non-overlapping ones that
+bring each sentence closest to its reference): what is left to gain by deciding better, and what only new
+candidates can bring. Edit precision is undefined ("n/a", null in JSON) when the model edits nothing.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def score(spun: list[str], hyp: list[str], ref: list[str]) -> dict:
         "chrf_input": chrf.corpus_score(spun, [ref]).score,
         "exact_match": sum(h == r for h, r in zip(hyp, ref)) / max(len(ref), 1),
         "exact_match_input": sum(s == r for s, r in zip(spun, ref)) / max(len(ref), 1),
-        "edit_precision": tp / n_hyp if n_hyp else 1.0,
+        "edit_precision": tp / n_hyp if n_hyp else None,  # undefined when nothing is edited
         "edit_recall": tp / n_ref if n_ref else 1.0,
         **kept(spun, hyp, ref),
         "bleu_signature": str(bleu.get_signature()),
@@ -96,31 +97,25 @@ def score(spun: list[str], hyp: list[str], ref: list[str]) -> dict:
 def candidate_edits(restorer, texts: list[str]) -> list[list[Edit]]:
     """Every candidate edit the restorer weighs in each text, overlapping ones included, with offsets into the
     text and ``score`` = the probability the restorer's final look gives it."""
-    from restore.candidates import probability
-    from restore.engine import tag_sentences
-    from restore.segment import split
-
-    decider = restorer.decider
-    final = decider.second_look or decider
-    spans = [(t, s, e) for t, text in enumerate(texts) for s, e in split(text)]
-    sentences = [texts[t][s:e] for t, s, e in spans]
-    tagged = tag_sentences(restorer.backend, restorer.sp, sentences, restorer.batch_size)
-    out: list[list[Edit]] = [[] for _ in texts]
-    for (t, s, _), cands in zip(spans, decider.candidates(sentences, tagged)):
-        for c in cands:
-            p = probability(c.features, final.weights, final.bias)
-            out[t].append(Edit(s + c.edit.start, s + c.edit.end, c.edit.before, c.edit.after, p))
-    return out
+    return [d.candidates for d in restorer.pipeline.run(texts, restorer.batch_size)]
 
 
 def best_choice(spun: str, original: str, candidates: list[Edit]) -> str:
-    """``spun`` with every candidate that brings it closer to ``original`` made (the likelier where two
-    overlap) and no other: the most a decider could make of these candidates."""
-    from restore.candidates import helps, likeliest_apart
+    """``spun`` with the non-overlapping candidates that bring it closest to ``original`` made (the most words
+    gained in all, then the likelier) and no other: the most a decider could make of these candidates."""
+    from bisect import bisect_right
+
     from restore.edits import apply, diff
+    from restore_eval.targets import gain
 
     gold = diff(spun, original)
-    return apply(spun, likeliest_apart(c for c in candidates if helps(spun, gold, c)))
+    helpful = sorted(((g, c) for c in candidates if (g := gain(spun, gold, c)) > 0), key=lambda x: x[1].end)
+    ends = [c.end for _, c in helpful]
+    best: list[tuple[tuple[int, float], list[Edit]]] = [((0, 0.0), [])]  # the best over the first i candidates
+    for i, (g, c) in enumerate(helpful):
+        (total, likely), made = best[bisect_right(ends, c.start, 0, i)]  # with the ones that end before it
+        best.append(max(best[i], ((total + g, likely + c.score), [*made, c]), key=lambda x: x[0]))
+    return apply(spun, sorted(best[-1][1], key=lambda e: e.start))
 
 
 def run(
@@ -181,6 +176,7 @@ def phrases(path: Path, model: str | None, batch_size: int, lm: bool = False) ->
 def table(report: dict) -> str:
     pct = lambda x, digits=1: f"{100 * x:.{digits}f}%"  # noqa: E731
     best = report.get("ceiling_gap_closed")
+    precision = "n/a" if report["edit_precision"] is None else pct(report["edit_precision"])  # nothing edited
     ceiling = [] if best is None else [f"{'  by a perfect decider':24}{pct(best):>10}"]
     lines = [
         f"{'':24}{'model':>10}{'input':>10}",
@@ -189,7 +185,7 @@ def table(report: dict) -> str:
         f"{'exact match':24}{pct(report['exact_match']):>10}{pct(report['exact_match_input']):>10}",
         f"{'BLEU gap closed':24}{pct(report['gap_closed']):>10}",
         *ceiling,
-        f"{'edit precision':24}{pct(report['edit_precision']):>10}",
+        f"{'edit precision':24}{precision:>10}",
         f"{'edit recall':24}{pct(report['edit_recall']):>10}",
         f"{'numbers kept':24}{pct(report['numbers_kept']):>10}",
         f"{'names kept':24}{pct(report['names_kept']):>10}",

@@ -1,8 +1,9 @@
-"""The model call: sentences in, located edits with confidences out, in length-sorted batches.
+"""The network: sentences in, per word the likeliest change and its probability and P(KEEP) out, in
+length-sorted batches (``tag_sentences``). What becomes of them is ``restore.pipeline``'s.
 
 The model is a T5 encoder with a token-classification head (``T5ForTokenClassification``): one pass
 tags every word ``KEEP``, ``DELETE`` or ``REPLACE by phrase k`` (see ``restore.tags``); the head runs on
-each word's first token only. An edit's confidence is the lowest probability among its tags.
+each word's first token only.
 
 Two backends run the same weights in fp32: ``TorchBackend`` (transformers: the reference) and
 ``OnnxBackend`` (ONNX Runtime: the graph in ``tagger.onnx``, made by ``export_onnx``, with its weights read
@@ -16,16 +17,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from restore.edits import Edit
 from restore.tags import encode
 
-if TYPE_CHECKING:
-    from restore.candidates import Decider
-
 MAX_TOKENS = 256  # words past this many tokens of one piece are kept as they are
-SECOND_LOOK_CHUNK = 256  # sentences tagged and decided together with the second look (~15 s; 128 cost 6% speed)
 ONNX_FILE = "tagger.onnx"  # the graph alone (~0.2 MB); its weights are model.safetensors'
 WEIGHTS_FILE = "model.safetensors"
 GRAPH_PREFIX = "model."  # _tagger holds the model as .model, so the graph names a weight model.<parameter>
@@ -225,25 +220,4 @@ def tag_sentences(
             out[i] = tags
         if progress:
             progress(len(rows))
-    return out
-
-
-def edit_sentences(
-    backend: TorchBackend | OnnxBackend,
-    sp,
-    decider: Decider,
-    sentences: Sequence[str],
-    batch_size: int = 32,
-    min_confidence: float = 0.5,
-    progress: Callable[[int], None] | None = None,
-) -> list[list[Edit]]:
-    """The edits for each sentence that are at least ``min_confidence`` likely."""
-    if decider.second_look is None:
-        return decider.edits(sentences, tag_sentences(backend, sp, sentences, batch_size, progress), min_confidence)
-    out: list[list[Edit]] = []  # the second look is ~30x slower: a few sentences at a time, so progress shows
-    for c in range(0, len(sentences), SECOND_LOOK_CHUNK):
-        part = sentences[c : c + SECOND_LOOK_CHUNK]
-        out += decider.edits(part, tag_sentences(backend, sp, part, batch_size), min_confidence)
-        if progress:
-            progress(len(part))
     return out

@@ -21,24 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from restore.case import fold, lower_initial, recase
 from restore.edits import KEPT, diff, words
 
 MAX_N = 5  # longest spun n-gram looked up
 TOP = 3  # originals kept per n-gram
 BACKOFF = 0.4  # stupid backoff weight of the unigram estimate
 _SPACES = re.compile(r"\s+")
-
-
-def _lower_initial(text: str) -> str:
-    """A capitalised (not all-caps) word's first letter lowercased: "Best" -> "best", "NATO" stays."""
-    return text[0].lower() + text[1:] if text[:1].isupper() and not text[:2].isupper() else text
-
-
-def _fold(before: str, after: str) -> tuple[str, str]:
-    """Sentence-initial case folded out of an edit, so "Best"/"best" share counts."""
-    if before[:1].isupper() and after[:1].isupper() and not before[:2].isupper():
-        return _lower_initial(before), _lower_initial(after)
-    return before, after
 
 
 class PhraseTable:
@@ -54,7 +43,7 @@ class PhraseTable:
         for spun, original in pairs:
             for e in diff(spun, original):
                 if e.before.count(" ") < MAX_N:
-                    before, after = _fold(e.before, e.after)
+                    before, after = fold(e.before, e.after)
                     edits[before][after] += 1
         edits = {g: c for g, c in edits.items() if sum(c.values()) >= min_count}
         seen: Counter = Counter()
@@ -63,7 +52,7 @@ class PhraseTable:
             for i in range(len(spans)):
                 for n in range(1, min(MAX_N, len(spans) - i) + 1):
                     gram = spun[spans[i][0] : spans[i + n - 1][1]]
-                    gram = _lower_initial(gram) if i == 0 else gram
+                    gram = lower_initial(gram) if i == 0 else gram
                     if gram in edits:
                         seen[gram] += 1
         return cls({g: (max(seen[g], 1), c.most_common(TOP)) for g, c in edits.items()})
@@ -80,10 +69,10 @@ class PhraseTable:
             gram = unicodedata.normalize("NFC", gram)
         if gram in self.entries:
             return self.entries[gram]
-        folded = _lower_initial(gram)
+        folded = lower_initial(gram)
         if sentence_start and folded != gram and folded in self.entries:
             seen, afters = self.entries[folded]
-            return seen, [(a[:1].upper() + a[1:], c) for a, c in afters]
+            return seen, [(recase(gram, a), c) for a, c in afters]
         return None
 
     def save(self, path: Path) -> None:

@@ -15,8 +15,7 @@ from typing import overload
 from restore.edits import Edit, apply
 from restore.segment import split
 
-SETTINGS_FILE = "restore.json"  # in the model folder: {"weights": [...], "bias": float, "min_confidence": float,
-# "second_look": {the same three for the language model's second look}}
+SETTINGS_FILE = "restore.json"  # in the model folder: the looks' weights by feature name (``restore.looks``)
 PHRASES_FILE = "phrases.tsv.xz"
 NGRAMS_FILE = "ngrams.npz.xz"
 
@@ -47,9 +46,11 @@ class Restorer:
         a CTranslate2 language model folder."""
         import sentencepiece as spm
 
-        from restore.candidates import Decider, SecondLook
         from restore.engine import WEIGHTS_FILE, load_backend
+        from restore.features import FEATURES, SECOND_LOOK_FEATURES
+        from restore.looks import load_looks
         from restore.phrases import NgramLM, PhraseTable
+        from restore.pipeline import Pipeline
 
         path = Path(model) if model is not None else default_model()
         needed = ["config.json", WEIGHTS_FILE, "spiece.model", SETTINGS_FILE, PHRASES_FILE, NGRAMS_FILE]
@@ -71,53 +72,32 @@ class Restorer:
         with _reading(path / "spiece.model"):
             self.sp = spm.SentencePieceProcessor(model_file=str(path / "spiece.model"))
         with _reading(path / SETTINGS_FILE):
-            settings = json.loads((path / SETTINGS_FILE).read_text(encoding="utf-8"))
-            final = _settings(settings, lm)
-        second_look = None
+            first, second = load_looks(path / SETTINGS_FILE, FEATURES, SECOND_LOOK_FEATURES if lm else None)
+        context_lm = None
         if lm:
             from restore.lm import ContextLM
 
-            second_look = SecondLook(ContextLM(None if lm is True else lm), final["weights"], final["bias"])
+            context_lm = ContextLM(None if lm is True else lm)
         with _reading(path / PHRASES_FILE):
             phrases = PhraseTable.load(path / PHRASES_FILE)
         with _reading(path / NGRAMS_FILE):
             ngrams = NgramLM.load(path / NGRAMS_FILE)
-        self.decider = Decider(
-            self.backend.phrases,
-            phrases,
-            ngrams,
-            settings["weights"],
-            settings["bias"],
-            settings["min_confidence"],
-            second_look,
-        )
-        self.min_confidence = min_confidence if min_confidence is not None else final["min_confidence"]
+        self.pipeline = Pipeline(self.backend, self.sp, phrases, ngrams, first=first, second=second, lm=context_lm)
+        self.min_confidence = min_confidence if min_confidence is not None else self.pipeline.final.min_confidence
         self.batch_size = batch_size
 
     def explain(
         self, texts: str | list[str], batch_size: int | None = None, show_progress_bar: bool = False
     ) -> list[Edit] | list[list[Edit]]:
         """The edits ``restore`` would make, with character offsets into the input text."""
-        from restore.engine import edit_sentences
-
         single, docs = _as_list(texts)
-        spans = [(d, s, e) for d, text in enumerate(docs) for s, e in split(text)]
-        sentences = [docs[d][s:e] for d, s, e in spans]
-        bar = _progress(len(sentences), show_progress_bar)
-        found = edit_sentences(
-            self.backend,
-            self.sp,
-            self.decider,
-            sentences,
-            batch_size or self.batch_size,
-            self.min_confidence,
-            progress=bar.update if bar else None,
+        bar = _progress(sum(len(split(text)) for text in docs)) if show_progress_bar else None
+        found = self.pipeline.run(
+            docs, batch_size or self.batch_size, self.min_confidence, progress=bar.update if bar else None
         )
         if bar:
             bar.close()
-        out: list[list[Edit]] = [[] for _ in docs]
-        for (d, s, _), edits in zip(spans, found):
-            out[d] += [Edit(s + x.start, s + x.end, x.before, x.after, x.score) for x in edits]
+        out = [d.edits for d in found]
         return out[0] if single else out
 
     @overload
@@ -145,9 +125,7 @@ def _as_list(texts: str | list[str]) -> tuple[bool, list[str]]:
     return False, docs
 
 
-def _progress(total: int, show: bool):
-    if not show:
-        return None
+def _progress(total: int):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="sent", file=None, leave=False)
@@ -164,26 +142,3 @@ def _reading(file: Path) -> Iterator[None]:
     except Exception as e:
         reason = next((line.strip() for line in str(e).splitlines() if line.strip()), type(e).__name__)[:300]
         raise ValueError(reason if reason.startswith(str(file)) else f"{file}: {reason}") from None
-
-
-def _settings(settings, lm) -> dict:
-    """The final look's settings (the second look's with ``lm``) once both looks' are checked."""
-    from restore.candidates import FEATURES, SECOND_LOOK_FEATURES
-
-    if not isinstance(settings, dict):
-        raise ValueError("not a JSON object")
-    final = settings
-    if lm:
-        final = settings.get("second_look")
-        if final is None:
-            raise ValueError("no second_look settings (fit them with scripts/train.py)")
-    parts = [("", settings, FEATURES)] + ([("second_look ", final, SECOND_LOOK_FEATURES)] if lm else [])
-    for name, part, features in parts:
-        if not isinstance(part, dict):
-            raise ValueError(f"{name}settings are not a JSON object")
-        weights, numbers = part.get("weights"), [part.get("bias"), part.get("min_confidence")]
-        if not isinstance(weights, list) or not all(isinstance(x, (int, float)) for x in [*weights, *numbers]):
-            raise ValueError(f"{name}settings need weights (a list of numbers), bias and min_confidence")
-        if len(weights) != len(features):
-            raise ValueError(f"{len(weights)} {name}weights for {len(features)} features")
-    return final

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from restore.case import fold, recase
 from restore.edits import KEPT, Edit, diff, standin, words
 
 KEEP, DELETE, FIRST_PHRASE = 0, 1, 2
@@ -20,14 +21,8 @@ IGNORE = -100  # a word whose change the vocabulary cannot express: no training 
 
 
 def phrase_key(before: str, after: str) -> str:
-    """The vocabulary form of ``after`` replacing ``before`` (sentence-initial case folded)."""
-    if before[:1].isupper() and after[:1].isupper() and not after[:2].isupper():
-        return after[0].lower() + after[1:]
-    return after
-
-
-def _cased(before: str, phrase: str) -> str:
-    return phrase[0].upper() + phrase[1:] if before[:1].isupper() and phrase else phrase
+    """The vocabulary form of ``after`` replacing ``before`` (sentence-initial case folded: ``restore.case``)."""
+    return fold(before, after)[1]
 
 
 def labels(spun: str, original: str, index: dict[str, int]) -> list[int]:
@@ -82,7 +77,7 @@ def decode(
             after = ""
         else:
             start, end = spans[i][0], spans[j - 1][1]
-            after = _cased(text[start:end], phrases[tag - FIRST_PHRASE])
+            after = recase(text[start:end], phrases[tag - FIRST_PHRASE])
         before = text[start:end]
         if before != after and not KEPT.search(before):
             edits.append(Edit(start, end, before, after, score))

@@ -60,10 +60,9 @@ def tiny_model(tmp_path_factory) -> Path:
 
 def write_decider_files(folder: Path) -> None:
     """What the tagger needs beside it: counts from pairs spun with SWAPS, and fixed weights that trust
-    the phrase table and the bigram context about equally (one weight per feature)."""
-    import json
-
-    from restore.candidates import FEATURES
+    the phrase table and the bigram context about equally (one weight per feature, by name)."""
+    from restore.features import FEATURES
+    from restore.looks import Look, save_looks
     from restore.phrases import NgramLM, PhraseTable
     from restore.restorer import NGRAMS_FILE, PHRASES_FILE, SETTINGS_FILE
 
@@ -74,7 +73,7 @@ def write_decider_files(folder: Path) -> None:
     PhraseTable.build(zip(spun, originals)).save(folder / PHRASES_FILE)
     NgramLM.build(originals).save(folder / NGRAMS_FILE)
     weights = [1.0, 1.0] + [0.0] * (len(FEATURES) - 2)
-    (folder / SETTINGS_FILE).write_text(json.dumps({"weights": weights, "bias": 0.0, "min_confidence": 0.5}))
+    save_looks(folder / SETTINGS_FILE, Look(FEATURES, weights, bias=0.0, min_confidence=0.5))
 
 
 @pytest.fixture(scope="session")
@@ -122,13 +121,23 @@ def tiny_restorer(tiny_model):
     return Restorer(tiny_model)
 
 
-def fake_edit_sentences(backend, sp, decider, sentences, batch_size=32, min_confidence=0.5, progress=None):
-    """Stands in for the model: proposes the SWAPS found in each sentence, 0.9 sure of each."""
+def fake_edit_sentences(sentences, min_confidence=0.5):
+    """Stands in for the model: the SWAPS found in each sentence, 0.9 sure of each."""
     out = []
     for s in sentences:
         found = sorted((m.start(), m.end(), k) for k in SWAPS for m in re.finditer(rf"\b{re.escape(k)}\b", s))
         out.append([Edit(a, b, k, SWAPS[k], 0.9) for a, b, k in found if min_confidence <= 0.9])
-        if progress:
+    return out
+
+
+def fake_decide(self, sentences, batch_size=32, min_confidence=None, progress=None):
+    """Stands in for ``Pipeline.decide``: each sentence's SWAPS as its candidates, made when likely enough."""
+    from restore.pipeline import Decision
+
+    threshold = 0.5 if min_confidence is None else min_confidence
+    out = [Decision(c, [e for e in c if e.score >= threshold]) for c in fake_edit_sentences(sentences, 0.0)]
+    if progress:
+        for _ in sentences:
             progress(1)
     return out
 
@@ -136,8 +145,8 @@ def fake_edit_sentences(backend, sp, decider, sentences, batch_size=32, min_conf
 @pytest.fixture
 def fake_restorer(tiny_model, monkeypatch):
     """A Restorer whose model call is replaced by fixed swaps, to test everything around the model."""
-    import restore.engine
+    from restore.pipeline import Pipeline
     from restore.restorer import Restorer
 
-    monkeypatch.setattr(restore.engine, "edit_sentences", fake_edit_sentences)
+    monkeypatch.setattr(Pipeline, "decide", fake_decide)
     return Restorer(tiny_model)

@@ -2,10 +2,10 @@ import json
 
 import pytest
 
-import restore.engine
 from restore.edits import Edit
+from restore.pipeline import Pipeline
 from restore_eval.bench import best_choice, candidate_edits, kept, main, score, table, word_edits, words_changed
-from tests.conftest import fake_edit_sentences
+from tests.conftest import fake_decide, fake_edit_sentences
 
 SPUN = ["the best diplomat of the country", "it was a 12 months ago today", "no change here at all today"]
 REF = ["the top diplomat of the country", "it was a year ago today", "no change here at all today"]
@@ -39,7 +39,7 @@ def test_word_counts():
 
 
 def test_cli_reports_json(tiny_model, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(restore.engine, "edit_sentences", fake_edit_sentences)
+    monkeypatch.setattr(Pipeline, "decide", fake_decide)
     pairs = tmp_path / "pairs.jsonl"
     rows = [{"spun": s, "original": r} for s, r in zip(SPUN, REF)] + [
         {"spun": "best of all", "original": "best of all", "clean": True}
@@ -68,7 +68,7 @@ def test_speed_report_has_the_figures_the_issue_asks_for(tiny_model, tmp_path, c
 
 
 def test_phrase_lists_report_exact_restorations(tiny_model, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(restore.engine, "edit_sentences", fake_edit_sentences)
+    monkeypatch.setattr(Pipeline, "decide", fake_decide)
     tsv = tmp_path / "phrases.tsv"
     tsv.write_text("# spun\toriginal\tsource\toriginal_clean\nbest man\ttop man (?)\tx\ttop man\nfoo\tbar\tx\tbar\n")
     assert main(["--phrases", str(tsv), "--model", str(tiny_model)]) == 0
@@ -119,8 +119,8 @@ def test_the_ceiling_weighs_every_candidate_the_restorer_weighs(tiny_model):
 def test_cli_reports_the_ceiling(tiny_model, tmp_path, monkeypatch, capsys):
     import restore_eval.bench
 
-    monkeypatch.setattr(restore.engine, "edit_sentences", fake_edit_sentences)
-    every_swap = lambda restorer, texts: [fake_edit_sentences(None, None, None, [t])[0] for t in texts]  # noqa: E731
+    monkeypatch.setattr(Pipeline, "decide", fake_decide)
+    every_swap = lambda restorer, texts: [fake_edit_sentences([t])[0] for t in texts]  # noqa: E731
     monkeypatch.setattr(restore_eval.bench, "candidate_edits", every_swap)
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text("".join(json.dumps({"spun": s, "original": r}) + "\n" for s, r in zip(SPUN, REF)))

@@ -4,15 +4,15 @@ import sys
 
 import pytest
 
-import restore.engine
 from restore.cli import main
-from tests.conftest import fake_edit_sentences
+from restore.pipeline import Pipeline
+from tests.conftest import fake_decide
 
 
 @pytest.fixture
 def run(tiny_model, monkeypatch, capsys):
     """Run the CLI in-process on the tiny model with the fake edits; returns (exit code, stdout, stderr)."""
-    monkeypatch.setattr(restore.engine, "edit_sentences", fake_edit_sentences)
+    monkeypatch.setattr(Pipeline, "decide", fake_decide)
 
     def _run(*args, stdin: str = ""):
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))

@@ -1,25 +1,22 @@
-"""Deciding the edits: candidates from the phrase table and the tagger, scored by a logistic model.
+"""Candidate edits of a sentence and what each is judged by: its features, by name (FEATURES).
 
-For every word, the longest spun n-gram the table knows starting there proposes its commonest
-originals, and the tagger proposes its own replacement. Each candidate gets a few features (how often
-the n-gram was an edit in training, how sure the tagger is the word should change, whether the clean
-text n-gram model prefers the replacement between its neighbours, how spun the rest of the sentence
-looks, ...) and a probability from a logistic model fitted on dev pairs and their clean originals, with
-``helps`` as the target. Candidates at least ``min_confidence`` likely are applied, best first, never
-overlapping: everything else is left alone. The first look decides twice: the edits its first pass makes are
-the context its second pass reads each candidate's neighbours in (``reread``), as a spun neighbour misleads the
-n-grams. The optional ``SecondLook`` rescores the candidates the first look finds at least SECOND_LOOK_FLOOR
-likely with a language model's reading of their context, also with the first look's other edits made.
+For every word, the longest spun n-gram the phrase table knows starting there proposes its commonest
+originals, and the tagger proposes its own replacement (``propose``). Each candidate gets a few features:
+how often the n-gram was an edit in training, how sure the tagger is the word should change, whether the
+clean-text n-gram model prefers the replacement between its neighbours, how spun the rest of the sentence
+looks, ... ``reread`` reads the context features again with other edits made, as a spun neighbour misleads
+the n-grams, and ``relook`` gives the likeliest candidates the second look's features (SECOND_LOOK_FEATURES):
+a language model's reading of their context.
 """
 
 from __future__ import annotations
 
 import math
-import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from restore.case import recase
 from restore.edits import Edit, apply, words
 from restore.engine import Tags
 from restore.phrases import MAX_N, NgramLM, PhraseTable
@@ -27,6 +24,7 @@ from restore.tags import decode
 
 if TYPE_CHECKING:
     from restore.lm import ContextLM
+    from restore.looks import Look
 
 FEATURES = (
     "context_gain",  # bigram log-probability with the replacement minus with the spun words
@@ -46,79 +44,15 @@ FEATURES = (
     # before, minus the same for the spun words (on dev: +1 BLEU at the same clean damage over the bigrams alone)
 )
 CONTEXT_FEATURES = ("context_gain", "left_gain", "right_gain", "trigram_gain")  # read again by ``reread``
-SECOND_LOOK_FEATURES = (
-    "logit",  # the first look's log-odds
-    "lm_gain",  # language model log-probability of the window with the replacement minus as it reads
-    "lm_gain_vs_best",  # ... minus the best gain of any candidate starting at the same word (0 for the best)
-)
-SECOND_LOOK_FLOOR = 0.05  # candidates the first look finds less likely are not rescored (on dev: 1 of 2,500
-# applied edits came from below it, and it halves the language model's work against 0.02)
 TAGGER_FLOOR = 0.2  # the tagger's own proposals below this are not candidates
 MIN_EDIT_RATE = 0.003  # table n-grams swapped less often than this are not candidates: on dev they were
 # 60% of all candidates and 1 of 3,900 applied edits, so skipping them makes deciding ~2x faster
 
 
 @dataclass
-class SecondLook:
-    """A language model's verdict on the likeliest candidates, and the weights that combine it with the first."""
-
-    lm: ContextLM
-    weights: Sequence[float]
-    bias: float
-
-    def rescore(
-        self, sentences: Sequence[str], candidates: list[list[Candidate]], first: Decider
-    ) -> list[list[Candidate]]:
-        """The candidates at least SECOND_LOOK_FLOOR likely at first look, with SECOND_LOOK_FEATURES."""
-        kept = [[(c, p) for c in cs if (p := first.probability(c)) >= SECOND_LOOK_FLOOR] for cs in candidates]
-        contexts = [first.choose(cs) for cs in candidates]
-        items = [in_context(s, c.edit, made) for s, cs, made in zip(sentences, kept, contexts) for c, _ in cs]
-        gains = iter(self.lm.gains(items))
-        out = []
-        for cs in kept:
-            scored = [(c, p, next(gains)) for c, p in cs]
-            best: dict[int, float] = {}
-            for c, _, g in scored:
-                best[c.edit.start] = max(best.get(c.edit.start, -math.inf), g)
-            out.append([Candidate(c.edit, [math.log(p / (1 - p)), g, g - best[c.edit.start]]) for c, p, g in scored])
-        return out
-
-
-@dataclass
-class Decider:
-    """What turns the tagger's output into edits: the label phrases, the counts, the fitted weights and
-    threshold of the first look, and optionally a second look by a language model."""
-
-    phrases: Sequence[str]
-    table: PhraseTable
-    lm: NgramLM
-    weights: Sequence[float]
-    bias: float
-    min_confidence: float  # the first look's own threshold: what its first pass makes is the context it rereads in
-    second_look: SecondLook | None = None
-
-    def candidates(self, sentences: Sequence[str], tagged: Sequence[Tags]) -> list[list[Candidate]]:
-        """Each sentence's candidates with the features the final weights expect."""
-        cands = [propose(s, tags, self.phrases, self.table, self.lm) for s, tags in zip(sentences, tagged)]
-        cands = [reread(s, cs, self.choose(cs), self.lm) for s, cs in zip(sentences, cands)]
-        return self.second_look.rescore(sentences, cands, self) if self.second_look else cands
-
-    def probability(self, candidate: Candidate) -> float:
-        """How likely the first look finds ``candidate``."""
-        return probability(candidate.features, self.weights, self.bias)
-
-    def choose(self, candidates: list[Candidate]) -> list[Edit]:
-        """The edits the first look makes among ``candidates`` at its own threshold."""
-        return choose(candidates, self.weights, self.bias, self.min_confidence)
-
-    def edits(self, sentences: Sequence[str], tagged: Sequence[Tags], min_confidence: float) -> list[list[Edit]]:
-        """The edits of each sentence: its candidates at least ``min_confidence`` likely, never overlapping."""
-        final = self.second_look or self
-        return [choose(cs, final.weights, final.bias, min_confidence) for cs in self.candidates(sentences, tagged)]
-
-
-@dataclass
 class Candidate:
+    """An edit and its features, in the order of the look that judges it."""
+
     edit: Edit
     features: list[float]
 
@@ -193,9 +127,7 @@ def propose(
             math.log(0.01 + (total - looks_spun[i]) / len(spans)),
             trigram_gain,
         ]
-        if i == 0 and before[:1].isdigit() and after[:1].islower():  # "2 ..." was "Two ..." at a sentence start
-            after = after[0].upper() + after[1:]
-        out.append(Candidate(Edit(start, end, before, after), features))
+        out.append(Candidate(Edit(start, end, before, recase(before, after, sentence_start=i == 0)), features))
     return out
 
 
@@ -276,69 +208,24 @@ def reread(text: str, candidates: list[Candidate], context: Sequence[Edit], lm: 
     return out
 
 
-def probability(features: Sequence[float], weights: Sequence[float], bias: float) -> float:
-    z = bias + sum(map(operator.mul, weights, features))
-    return 1 / (1 + math.exp(-max(min(z, 50.0), -50.0)))
+SECOND_LOOK_FLOOR = 0.05  # candidates the first look finds less likely are not read again by the language model
+# (on dev: 1 of 2,500 applied edits came from below it, and it halves the language model's work against 0.02)
 
 
-def choose(candidates: list[Candidate], weights: Sequence[float], bias: float, min_confidence: float) -> list[Edit]:
-    """The likeliest non-overlapping candidates at least ``min_confidence`` likely, in text order."""
-    scored = [
-        Edit(c.edit.start, c.edit.end, c.edit.before, c.edit.after, probability(c.features, weights, bias))
-        for c in candidates
-    ]
-    return likeliest_apart([e for e in scored if e.score >= min_confidence])
-
-
-def likeliest_apart(edits: Iterable[Edit]) -> list[Edit]:
-    """The edits by ``score``, likeliest first, each kept unless it overlaps one kept before; in text order."""
-    chosen: list[Edit] = []
-    for e in sorted(edits, key=lambda e: (-e.score, e.start)):
-        if all(e.end <= c.start or e.start >= c.end for c in chosen):
-            chosen.append(e)
-    return sorted(chosen, key=lambda e: e.start)
-
-
-def fit(
-    features: list[list[float]], targets: list[int], steps: int = 3000, l2: float = 1e-3
-) -> tuple[list[float], float]:
-    """Logistic regression by gradient descent on standardised features; weights for the raw features."""
-    import numpy as np
-
-    x, y = np.asarray(features, dtype=float), np.asarray(targets, dtype=float)
-    mean, std = x.mean(0), x.std(0) + 1e-9
-    z = (x - mean) / std
-    w, b = np.zeros(z.shape[1]), 0.0
-    for _ in range(steps):
-        g = 1 / (1 + np.exp(-(z @ w + b))) - y
-        w -= 0.5 * (z.T @ g / len(y) + l2 * w)
-        b -= 0.5 * g.mean()
-    raw = w / std
-    return raw.tolist(), float(b - (raw * mean).sum())
-
-
-def _distance(a: Sequence[str], b: Sequence[str]) -> int:
-    """Word-level Levenshtein distance."""
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
-    return row[-1]
-
-
-def helps(spun: str, gold: Sequence[Edit], edit: Edit) -> bool:
-    """Does ``edit`` bring ``spun`` closer to the original (``gold``: its edits, as ``diff`` finds them)? The
-    training target of a candidate: "arm" -> "gun" is right inside the gold edit "arm jurisprudence" -> "gun laws"."""
-    near = [g for g in gold if g.start < edit.end and edit.start < g.end]
-    if not near:
-        return False
-    start, end = min(edit.start, near[0].start), max(edit.end, near[-1].end)
-    region = spun[start:end]
-
-    def tokens(edits: Sequence[Edit]) -> list[str]:
-        text = apply(region, [Edit(e.start - start, e.end - start, e.before, e.after) for e in edits])
-        return [text[s:e] for s, e in words(text)]
-
-    target = tokens(near)
-    return _distance(tokens([edit]), target) < _distance(tokens([]), target)
+def relook(
+    lm: ContextLM, sentences: Sequence[str], candidates: Sequence[list[Candidate]], first: Look
+) -> list[list[Candidate]]:
+    """The candidates at least SECOND_LOOK_FLOOR likely at ``first`` look, with SECOND_LOOK_FEATURES: the
+    language model reads each with the first look's other edits made."""
+    kept = [[(c, p) for c in cs if (p := first.probability(c)) >= SECOND_LOOK_FLOOR] for cs in candidates]
+    contexts = [first.choose(cs) for cs in candidates]
+    items = [in_context(s, c.edit, made) for s, cs, made in zip(sentences, kept, contexts) for c, _ in cs]
+    gains = iter(lm.gains(items))
+    out = []
+    for cs in kept:
+        scored = [(c, p, next(gains)) for c, p in cs]
+        best: dict[int, float] = {}
+        for c, _, g in scored:
+            best[c.edit.start] = max(best.get(c.edit.start, -math.inf), g)
+        out.append([Candidate(c.edit, [math.log(p / (1 - p)), g, g - best[c.edit.start]]) for c, p, g in scored])
+    return out

@@ -1,0 +1,108 @@
+"""The looks that decide: logistic weights over named features, and the confidence a candidate needs.
+
+The first look judges each candidate by FEATURES (``restore.features``); the optional second look by
+SECOND_LOOK_FEATURES, the first look's log-odds with a language model's reading of the context. Both are
+stored in the model folder's ``restore.json``, each weight under its feature's name, so a model whose
+features were renamed, added or dropped fails to load instead of its weights meaning something else::
+
+    {"weights": {"context_gain": 0.036, ...}, "bias": -1.09, "min_confidence": 0.42,
+     "second_look": {"weights": {"logit": 0.655, ...}, "bias": -0.69, "min_confidence": 0.36}}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from restore.edits import Edit
+
+if TYPE_CHECKING:
+    from restore.features import Candidate
+
+SECOND_LOOK_FEATURES = (
+    "logit",  # the first look's log-odds
+    "lm_gain",  # language model log-probability of the window with the replacement minus as it reads
+    "lm_gain_vs_best",  # ... minus the best gain of any candidate starting at the same word (0 for the best)
+)
+
+
+@dataclass
+class Look:
+    """Logistic weights over ``features`` (in that order), a bias, and the look's own confidence threshold."""
+
+    features: Sequence[str]
+    weights: Sequence[float]
+    bias: float
+    min_confidence: float
+
+    def probability(self, candidate: Candidate) -> float:
+        """How likely this look finds ``candidate`` (its features in the order of ``features``)."""
+        z = self.bias + sum(map(operator.mul, self.weights, candidate.features))
+        return 1 / (1 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    def scored(self, candidates: Iterable[Candidate]) -> list[Edit]:
+        """The candidates' edits with ``score`` = this look's probability."""
+        return [Edit(c.edit.start, c.edit.end, c.edit.before, c.edit.after, self.probability(c)) for c in candidates]
+
+    def choose(self, candidates: Iterable[Candidate], min_confidence: float | None = None) -> list[Edit]:
+        """The likeliest non-overlapping candidates at least ``min_confidence`` (default: the look's own) likely."""
+        return choose(self.scored(candidates), self.min_confidence if min_confidence is None else min_confidence)
+
+    def to_json(self) -> dict:
+        """The look as ``restore.json`` holds it: each weight under its feature's name."""
+        weights = dict(zip(self.features, self.weights, strict=True))
+        return {"weights": weights, "bias": self.bias, "min_confidence": self.min_confidence}
+
+    @classmethod
+    def from_json(cls, features: Sequence[str], settings: dict, where: str) -> Look:
+        """Read what ``to_json`` wrote; weights for other features than ``features`` are a one-line ValueError
+        naming ``where``."""
+        weights = settings.get("weights") if isinstance(settings, dict) else None
+        if not isinstance(weights, dict):
+            raise ValueError(f"{where}: weights must map each feature's name to its weight")
+        missing = [f for f in features if f not in weights]
+        unknown = [f for f in weights if f not in features]
+        if missing or unknown:
+            raise ValueError(
+                f"{where}: its weights are not for this version's features"
+                f" (no weight for: {', '.join(missing) or '-'}; unknown: {', '.join(unknown) or '-'})"
+            )
+        numbers = [weights[f] for f in features] + [settings.get("bias"), settings.get("min_confidence")]
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in numbers):
+            raise ValueError(f"{where}: weights, bias and min_confidence must be numbers")
+        return cls(tuple(features), [float(x) for x in numbers[:-2]], float(numbers[-2]), float(numbers[-1]))
+
+
+def choose(scored: Iterable[Edit], min_confidence: float) -> list[Edit]:
+    """The edits at least ``min_confidence`` likely (their ``score``), likeliest first, each kept unless it
+    overlaps one kept before; in text order."""
+    kept: list[Edit] = []
+    for e in sorted((e for e in scored if e.score >= min_confidence), key=lambda e: (-e.score, e.start)):
+        if all(e.end <= c.start or e.start >= c.end for c in kept):
+            kept.append(e)
+    return sorted(kept, key=lambda e: e.start)
+
+
+def load_looks(path: Path, features: Sequence[str], second: bool = False) -> tuple[Look, Look | None]:
+    """The first look, and with ``second`` the second look, from ``restore.json`` at ``path``."""
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not readable as JSON ({type(e).__name__})") from None
+    first = Look.from_json(features, settings, str(path))
+    if not second:
+        return first, None
+    if not isinstance(settings.get("second_look"), dict):
+        raise ValueError(f"{path}: no second_look settings (fit them with scripts/train.py)")
+    return first, Look.from_json(SECOND_LOOK_FEATURES, settings["second_look"], f"{path} (second_look)")
+
+
+def save_looks(path: Path, first: Look, second: Look | None = None) -> None:
+    """Write ``restore.json``: the first look, and the second under ``second_look``."""
+    settings = first.to_json() | ({"second_look": second.to_json()} if second else {})
+    path.write_text(json.dumps(settings, indent=1) + "\n", encoding="utf-8")

@@ -1,0 +1,135 @@
+"""From text to edits, one way for every caller: spans -> tag -> propose -> reread -> second look -> choose.
+
+``Restorer`` makes the edits it returns, ``restore-bench --ceiling`` reads every candidate with the final
+look's probability, and ``scripts/train.py`` fits each look on the output of the steps before it.
+
+1. spans: each text is split into sentences (``restore.segment``); offsets come back into the text.
+2. tag: the tagger flags each word (``restore.engine``).
+3. propose: the phrase table and the tagger propose candidates with FEATURES (``restore.features``).
+4. reread: the context features are read again with the edits the first look makes at its own threshold.
+5. second look (with a language model): the candidates the first look finds likely enough get
+   SECOND_LOOK_FEATURES, read with the first look's other edits made.
+6. choose: the final look's likeliest non-overlapping candidates at least ``min_confidence`` likely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from restore.edits import Edit
+from restore.features import Candidate, propose, relook, reread
+from restore.looks import Look, choose
+from restore.segment import split
+
+if TYPE_CHECKING:
+    from restore.engine import OnnxBackend, Tags, TorchBackend
+    from restore.lm import ContextLM
+    from restore.phrases import NgramLM, PhraseTable
+
+SECOND_LOOK_CHUNK = 256  # sentences tagged and decided together with the second look (~15 s; 128 cost 6% speed)
+
+
+@dataclass
+class Decision:
+    """What the final look makes of one text (or sentence): every candidate it weighs, overlapping ones
+    included, with ``score`` = its probability, and the edits it makes; offsets into the text."""
+
+    candidates: list[Edit]
+    edits: list[Edit]
+
+
+@dataclass
+class Pipeline:
+    """The tagger, the counts and the looks; ``second`` (with ``lm``) is the final look when present."""
+
+    backend: TorchBackend | OnnxBackend
+    sp: object  # sentencepiece.SentencePieceProcessor
+    table: PhraseTable
+    ngrams: NgramLM
+    first: Look
+    second: Look | None = None
+    lm: ContextLM | None = None
+
+    @property
+    def final(self) -> Look:
+        """The look whose probabilities decide: the second when there is one."""
+        return self.second or self.first
+
+    def run(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        min_confidence: float | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Decision]:
+        """Each text's decision (``min_confidence``: the final look's own by default); ``progress`` is called
+        with the number of sentences done."""
+        spans = [(t, s, e) for t, text in enumerate(texts) for s, e in split(text)]
+        found = self.decide([texts[t][s:e] for t, s, e in spans], batch_size, min_confidence, progress)
+        out = [Decision([], []) for _ in texts]
+        for (t, s, _), decision in zip(spans, found):
+            out[t].candidates += [_moved(x, s) for x in decision.candidates]
+            out[t].edits += [_moved(x, s) for x in decision.edits]
+        return out
+
+    def decide(
+        self,
+        sentences: Sequence[str],
+        batch_size: int = 32,
+        min_confidence: float | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Decision]:
+        """Each sentence's decision: steps 2 to 6."""
+        threshold = self.final.min_confidence if min_confidence is None else min_confidence
+        if self.second is None:
+            found = self.candidates(sentences, self.tag(sentences, batch_size, progress))
+        else:  # the second look is ~30x slower: a few sentences at a time, so progress shows
+            found = []
+            for c in range(0, len(sentences), SECOND_LOOK_CHUNK):
+                part = sentences[c : c + SECOND_LOOK_CHUNK]
+                found += self.candidates(part, self.tag(part, batch_size))
+                if progress:
+                    progress(len(part))
+        out = []
+        for cs in found:
+            scored = self.final.scored(cs)
+            out.append(Decision(scored, choose(scored, threshold)))
+        return out
+
+    def tag(
+        self, sentences: Sequence[str], batch_size: int = 32, progress: Callable[[int], None] | None = None
+    ) -> list[Tags]:
+        """Step 2: the tagger's proposal for each word of each sentence."""
+        from restore.engine import tag_sentences
+
+        return tag_sentences(self.backend, self.sp, sentences, batch_size, progress)
+
+    def candidates(self, sentences: Sequence[str], tagged: Sequence[Tags]) -> list[list[Candidate]]:
+        """Steps 3 to 5: each sentence's candidates with the features the final look weighs."""
+        found = self.reread(sentences, self.propose(sentences, tagged), self.first)
+        return found if self.second is None else self.relook(sentences, found, self.first)
+
+    def propose(self, sentences: Sequence[str], tagged: Sequence[Tags]) -> list[list[Candidate]]:
+        """Step 3: each sentence's candidates with FEATURES."""
+        phrases = self.backend.phrases
+        return [propose(s, tags, phrases, self.table, self.ngrams) for s, tags in zip(sentences, tagged)]
+
+    def reread(
+        self, sentences: Sequence[str], candidates: Sequence[list[Candidate]], first: Look
+    ) -> list[list[Candidate]]:
+        """Step 4: the candidates' context features read again where the edits ``first`` makes are made."""
+        return [reread(s, cs, first.choose(cs), self.ngrams) for s, cs in zip(sentences, candidates)]
+
+    def relook(
+        self, sentences: Sequence[str], candidates: Sequence[list[Candidate]], first: Look
+    ) -> list[list[Candidate]]:
+        """Step 5: the candidates ``first`` finds likely enough, with SECOND_LOOK_FEATURES from ``lm``."""
+        if self.lm is None:
+            raise ValueError("the second look needs a language model (lm)")
+        return relook(self.lm, sentences, candidates, first)
+
+
+def _moved(edit: Edit, offset: int) -> Edit:
+    return Edit(edit.start + offset, edit.end + offset, edit.before, edit.after, edit.score)
