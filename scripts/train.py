@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 from restore.edits import diff
+from restore.looks import Look
 from restore.tags import IGNORE, KEEP, encode, labels, phrase_key
 
 # ---- config -------------------------------------------------------------------------------------
@@ -224,23 +225,86 @@ def train_article_sentences() -> Iterator[str]:
             yield from (article["text"][s:e] for s, e in split(article["text"]))
 
 
-def fit_decider(out: Path, data: Path, refit: bool = False) -> dict:
-    """Count the phrase table and n-gram model on train (``refit``: keep the model folder's), then fit the
-    candidate weights on the first half of dev, its spun sentences (a candidate is right when it brings the
-    sentence closer to its original, ``helps``) and its originals as clean text (every candidate wrong), and
-    pick on the second half the confidence with the most BLEU that keeps clean-text damage under
-    MAX_CLEAN_DAMAGE; then again on the candidates reread in the context that fit's edits make (what the
-    first look's second pass sees); then the same for the language model's second look."""
+def fit(
+    features: list[list[float]], targets: list[int], steps: int = 3000, l2: float = 1e-3
+) -> tuple[list[float], float]:
+    """Logistic regression by gradient descent on standardised features; weights for the raw features."""
+    import numpy as np
+
+    x, y = np.asarray(features, dtype=float), np.asarray(targets, dtype=float)
+    mean, std = x.mean(0), x.std(0) + 1e-9
+    z = (x - mean) / std
+    w, b = np.zeros(z.shape[1]), 0.0
+    for _ in range(steps):
+        g = 1 / (1 + np.exp(-(z @ w + b))) - y
+        w -= 0.5 * (z.T @ g / len(y) + l2 * w)
+        b -= 0.5 * g.mean()
+    raw = w / std
+    return raw.tolist(), float(b - (raw * mean).sum())
+
+
+def pick_threshold(results: list[tuple[float, float, float]], max_damage: float) -> float:
+    """The threshold with the most BLEU among those whose clean-text damage is at most ``max_damage``, from
+    (threshold, BLEU, damage) rows; none within the cap is a ValueError (a look that makes nothing is not shipped)."""
+    allowed = [(bleu, -t) for t, bleu, damage in results if damage <= max_damage]
+    if not allowed:
+        least = min(damage for _, _, damage in results)
+        raise ValueError(
+            f"no threshold keeps clean-text damage under {100 * max_damage:.2f}% (least {100 * least:.2f}%)"
+        )
+    return -max(allowed)[1]
+
+
+THRESHOLDS = [i / 50 for i in range(5, 50)]  # the min_confidence values tried on dev
+
+
+def fit_look(features: tuple[str, ...], half: int, dev: list[dict], cands: list, clean_cands: list) -> Look:
+    """A look over ``features`` fitted on the first ``half`` of dev, its spun sentences' candidates (a candidate
+    is right when it brings the sentence closer to its original, ``helps``) and its originals' (every one
+    wrong), with the threshold picked on the second half: the most BLEU that keeps clean-text damage under
+    MAX_CLEAN_DAMAGE."""
     import sacrebleu
+
+    from restore.edits import apply, diff
+    from restore_eval.bench import words_changed
+    from restore_eval.targets import helps
+
+    x, y = [], []
+    for r, cs, clean_cs in zip(dev[:half], cands[:half], clean_cands[:half]):
+        gold = diff(r["spun"], r["original"])
+        x += [c.features for c in cs + clean_cs]
+        y += [int(helps(r["spun"], gold, c.edit)) for c in cs] + [0] * len(clean_cs)
+    weights, bias = fit(x, y)
+    print(f"fitted on {len(y)} candidates ({sum(y)} help): weights {[round(w, 3) for w in weights]}")
+    draft = Look(features, weights, bias, min_confidence=1.0)
+    spun, clean = [r["spun"] for r in dev[half:]], [r["original"] for r in dev[half:]]
+    clean_words = sum(len(s.split()) for s in clean)
+    results = []
+    for t in THRESHOLDS:
+        bleu = sacrebleu.corpus_bleu([apply(s, draft.choose(cs, t)) for s, cs in zip(spun, cands[half:])], [clean])
+        made = [apply(s, draft.choose(cs, t)) for s, cs in zip(clean, clean_cands[half:])]
+        damage = sum(map(words_changed, clean, made)) / clean_words
+        print(f"min_confidence {t:.2f}: dev BLEU {bleu.score:.2f}, clean words changed {100 * damage:.2f}%", flush=True)
+        results.append((t, bleu.score, damage))
+    best = pick_threshold(results, MAX_CLEAN_DAMAGE)
+    print(f"dev BLEU of the input {sacrebleu.corpus_bleu(spun, [clean]).score:.2f}, chosen {best}")
+    return Look(features, weights, bias, best)
+
+
+def fit_decider(out: Path, data: Path, refit: bool = False) -> tuple[Look, Look]:
+    """Count the phrase table and n-gram model on train (``refit``: keep the model folder's), then fit each
+    look on dev in the order the pipeline runs them (``fit_look``): the first look on the proposals, again on
+    them reread in the context that fit's edits make (what the pipeline's reread step sees), then the second
+    look on what the language model makes of the likeliest."""
     import sentencepiece as spm
 
-    from restore.candidates import Decider, SecondLook, choose, fit, helps, propose, reread
-    from restore.edits import apply, diff
-    from restore.engine import load_backend, tag_sentences
+    from restore.engine import load_backend
+    from restore.features import FEATURES
     from restore.lm import ContextLM
+    from restore.looks import SECOND_LOOK_FEATURES
     from restore.phrases import NgramLM, PhraseTable
+    from restore.pipeline import Pipeline
     from restore.restorer import NGRAMS_FILE, PHRASES_FILE
-    from restore_eval.bench import words_changed
 
     def read(name: str) -> list[dict]:
         with (data / name).open(encoding="utf-8") as f:
@@ -260,58 +324,34 @@ def fit_decider(out: Path, data: Path, refit: bool = False) -> dict:
         print(f"{counts}, {time.time() - t0:.0f}s", flush=True)
 
     dev = read("dev.jsonl")
-    backend = load_backend(out)
     sp = spm.SentencePieceProcessor(model_file=str(out / "spiece.model"))
-
+    # no looks yet: each step below is given the look fitted before it
+    pipeline = Pipeline(load_backend(out), sp, table, lm, first=None, lm=ContextLM())
     half = len(dev) // 2
-    spun = [r["spun"] for r in dev]
     # clean text: the original of every row, 1,500 sentences a half (the ~150 unspun rows of a half alone
     # were too few: a threshold at 0.48% on them changed 0.6% of the test set's clean words)
-    originals = [r["original"] for r in dev]
-    clean = originals[half:]
-    refs = [clean]
-    clean_words = sum(len(s.split()) for s in clean)
-
-    def candidates(sentences: list[str]) -> list:
-        tagged = tag_sentences(backend, sp, sentences, BATCH_SIZE)
-        return [propose(s, tags, backend.phrases, table, lm) for s, tags in zip(sentences, tagged)]
-
-    def fitted(cands: list, clean_cands: list) -> dict:
-        x, y = [], []
-        for r, cs, clean_cs in zip(dev[:half], cands[:half], clean_cands[:half]):
-            gold = diff(r["spun"], r["original"])
-            x += [c.features for c in cs + clean_cs]
-            y += [int(helps(r["spun"], gold, c.edit)) for c in cs] + [0] * len(clean_cs)
-        weights, bias = fit(x, y)
-        print(f"fitted on {len(y)} candidates ({sum(y)} help): weights {[round(w, 3) for w in weights]}")
-
-        def restored(sentences: list[str], cands: list, t: float) -> list[str]:
-            return [apply(s, choose(cs, weights, bias, t)) for s, cs in zip(sentences, cands)]
-
-        best = (-1.0, 1.0)
-        for t in [i / 50 for i in range(5, 50)]:
-            bleu = sacrebleu.corpus_bleu(restored(spun[half:], cands[half:], t), refs).score
-            damage = sum(map(words_changed, clean, restored(clean, clean_cands[half:], t))) / clean_words
-            print(f"min_confidence {t:.2f}: dev BLEU {bleu:.2f}, clean words changed {100 * damage:.2f}%", flush=True)
-            if damage <= MAX_CLEAN_DAMAGE and bleu > best[0]:
-                best = (bleu, t)
-        print(f"dev BLEU of the input {sacrebleu.corpus_bleu(spun[half:], refs).score:.2f}, chosen {best}")
-        return {"weights": weights, "bias": bias, "min_confidence": best[1]}
-
-    cands, clean_cands = candidates(spun), candidates(originals)
-    draft = Decider(backend.phrases, table, lm, **fitted(cands, clean_cands))
+    spun, originals = [r["spun"] for r in dev], [r["original"] for r in dev]
+    cands = pipeline.propose(spun, pipeline.tag(spun, BATCH_SIZE))
+    clean_cands = pipeline.propose(originals, pipeline.tag(originals, BATCH_SIZE))
+    draft = fit_look(FEATURES, half, dev, cands, clean_cands)
     print("reread in the context of those edits:", flush=True)
-    cands = [reread(s, cs, draft.choose(cs), lm) for s, cs in zip(spun, cands)]
-    clean_cands = [reread(s, cs, draft.choose(cs), lm) for s, cs in zip(originals, clean_cands)]
-    settings = fitted(cands, clean_cands)
-    decider = Decider(backend.phrases, table, lm, **settings)
-    second = SecondLook(ContextLM(), [], 0.0)  # rescore() reads only the first look's weights and threshold
+    cands, clean_cands = pipeline.reread(spun, cands, draft), pipeline.reread(originals, clean_cands, draft)
+    first = fit_look(FEATURES, half, dev, cands, clean_cands)
     print("second look:", flush=True)
-    settings["second_look"] = fitted(
-        second.rescore(spun, cands, decider),
-        second.rescore(originals, clean_cands, decider),
-    )
-    return settings
+    second_cands = pipeline.relook(spun, cands, first)
+    second = fit_look(SECOND_LOOK_FEATURES, half, dev, second_cands, pipeline.relook(originals, clean_cands, first))
+    return first, second
+
+
+def load_all(model, state: dict) -> None:
+    """Load ``state`` into ``model``, every tensor of it: only a weight tied to one that is loaded (T5 stores its
+    tied embeddings once) may be absent; anything else missing or unexpected is a ValueError."""
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    own = model.state_dict()
+    loaded = {own[k].data_ptr() for k in state if k in own}
+    untied = [k for k in missing if own[k].data_ptr() not in loaded]
+    if untied or unexpected:
+        raise ValueError(f"checkpoint does not fit the model: missing {untied}, unexpected {unexpected}")
 
 
 def export(run: Path, out: Path, average: int, data: Path, weights_only: bool = False) -> None:
@@ -325,6 +365,7 @@ def export(run: Path, out: Path, average: int, data: Path, weights_only: bool = 
     from transformers import T5Config, T5ForTokenClassification
 
     from restore.engine import export_onnx
+    from restore.looks import save_looks
     from restore.restorer import SETTINGS_FILE
 
     if (run / "model.safetensors").exists() or (run / "model.safetensors.index.json").exists():
@@ -335,15 +376,14 @@ def export(run: Path, out: Path, average: int, data: Path, weights_only: bool = 
         states = [load_file(p) for p in paths]
         avg = {k: sum(s[k].float() for s in states) / len(states) for k in states[0]}
         model = T5ForTokenClassification(T5Config.from_pretrained(run))
-        model.load_state_dict(avg, strict=False)  # tied embeddings are stored once
+        load_all(model, avg)
         print(f"exporting the average of {[p.name for p in paths]}")
     model.half().save_pretrained(out, max_shard_size="15MB" if weights_only else "1GB")
     shutil.copy(run / "spiece.model", out / "spiece.model")
     if weights_only:
         return
     print(f"ONNX graph: {export_onnx(out)}", flush=True)
-    settings = fit_decider(out, data)
-    (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n")
+    save_looks(out / SETTINGS_FILE, *fit_decider(out, data))
 
 
 # ---- main ---------------------------------------------------------------------------------------
@@ -362,10 +402,10 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     args = ap.parse_args()
     if args.refit:
+        from restore.looks import save_looks
         from restore.restorer import SETTINGS_FILE
 
-        settings = fit_decider(args.refit, args.data, refit=True)
-        (args.refit / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n")
+        save_looks(args.refit / SETTINGS_FILE, *fit_decider(args.refit, args.data, refit=True))
         return
     if args.export:
         return export(args.run, args.export, args.average, args.data, args.weights_only)

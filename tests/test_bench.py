@@ -165,3 +165,19 @@ def test_bad_pairs_phrases_or_model_are_one_line_naming_the_file_and_exit_2(tiny
         assert main(["--pairs", str(pairs), "--model", str(model)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("restore-bench: error: ") and named in err and err.count("\n") == 1, err
+
+
+def test_edit_precision_is_undefined_when_nothing_is_edited():
+    report = score(SPUN, SPUN, REF)  # the model left every sentence alone
+    assert report["edit_precision"] is None and report["edit_recall"] == 0
+    lines = table(report | {"words_per_second": 1.0, "signature": "s"}).splitlines()
+    assert [line.split()[-1] for line in lines if line.startswith("edit precision")] == ["n/a"]
+
+
+def test_the_ceiling_takes_the_most_helpful_of_overlapping_candidates():
+    spun, ref = "a debate on arm jurisprudence that stalled", "a debate on gun laws that stalled"
+    candidates = [
+        Edit(12, 15, "arm", "gun", 0.9),  # helps by one word, and likelier
+        Edit(12, 29, "arm jurisprudence", "gun laws", 0.3),  # helps by two
+    ]
+    assert best_choice(spun, ref, candidates) == ref

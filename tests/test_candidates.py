@@ -4,9 +4,11 @@ import math
 
 import pytest
 
-from restore.candidates import FEATURES, Candidate, choose, fit, helps, in_context, probability, propose, reread
 from restore.edits import Edit, diff, words
+from restore.features import FEATURES, Candidate, in_context, propose, reread
+from restore.looks import Look
 from restore.phrases import NgramLM, PhraseTable
+from restore_eval.targets import helps
 
 PAIRS = [
     ("Washington's best diplomat arrived.", "Washington's top diplomat arrived."),
@@ -131,22 +133,14 @@ def test_an_edit_in_context_moves_with_the_edits_made_before_it():
 
 
 def test_choose_keeps_the_likeliest_of_overlapping_edits_and_drops_unlikely_ones():
-    weights, bias = [1.0], 0.0
+    look = Look(["x"], [1.0], bias=0.0, min_confidence=0.5)
     candidates = [
         Candidate(Edit(0, 10, "a b", "x"), [2.0]),
         Candidate(Edit(4, 8, "b", "y"), [3.0]),  # overlaps the first, more likely
         Candidate(Edit(12, 14, "c", "z"), [-3.0]),  # too unlikely
     ]
-    chosen = choose(candidates, weights, bias, min_confidence=0.5)
-    assert [(e.after, round(e.score, 3)) for e in chosen] == [("y", round(probability([3.0], weights, bias), 3))]
-
-
-def test_fit_separates_what_it_is_shown():
-    x = [[float(i), 1.0] for i in range(-10, 11)]
-    y = [int(i > 0) for i in range(-10, 11)]
-    w, b = fit(x, y)
-    assert probability([5.0, 1.0], w, b) > 0.9 > 0.1 > probability([-5.0, 1.0], w, b)
-    assert probability([0.5, 1.0], w, b) == pytest.approx(0.5, abs=0.3)
+    chosen = look.choose(candidates)
+    assert [(e.after, round(e.score, 3)) for e in chosen] == [("y", round(1 / (1 + math.exp(-3.0)), 3))]
 
 
 def test_a_periphrasis_and_a_deletion_are_candidates_with_finite_features():

@@ -140,6 +140,7 @@ def test_lm_without_its_settings_or_its_weights_is_one_line_and_exit_2(tiny_mode
     import shutil
 
     import restore.lm
+    from restore.looks import SECOND_LOOK_FEATURES
     from restore.restorer import SETTINGS_FILE
 
     assert main(["--lm", "--model", str(tiny_model)]) == 2
@@ -147,7 +148,7 @@ def test_lm_without_its_settings_or_its_weights_is_one_line_and_exit_2(tiny_mode
     assert err.count("\n") == 1 and "no second_look settings" in err
     folder = shutil.copytree(tiny_model, tmp_path / "model")
     settings = json.loads((folder / SETTINGS_FILE).read_text())
-    settings["second_look"] = {"weights": [1.0, 1.0, 1.0], "bias": 0.0, "min_confidence": 0.5}
+    settings["second_look"] = {"weights": dict.fromkeys(SECOND_LOOK_FEATURES, 1.0), "bias": 0.0, "min_confidence": 0.5}
     (folder / SETTINGS_FILE).write_text(json.dumps(settings))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # nothing converted yet
     monkeypatch.setattr(restore.lm, "GGUF_PACKAGE", "no_such_package")  # and SmolLM2 not installed

@@ -84,7 +84,7 @@ def lm_restorer():
 
 
 def test_a_language_model_score_does_not_depend_on_the_other_texts_in_its_batch(lm_restorer):
-    lm = lm_restorer.decider.second_look.lm
+    lm = lm_restorer.pipeline.lm
     texts = [p for p in SPUN.split("\n\n") if p] + CLEAN
     alone = [lm.logprobs([t])[0] for t in texts]
     assert lm.logprobs(texts) == pytest.approx(alone, abs=1e-3)  # float32 rounding; padded int8 scores moved 1 nat

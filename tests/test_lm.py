@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from restore.candidates import SECOND_LOOK_FEATURES, Candidate, Decider, SecondLook
 from restore.edits import Edit
+from restore.features import Candidate, relook
 from restore.lm import DOC_START, ContextLM, window
+from restore.looks import SECOND_LOOK_FEATURES, Look
+from restore.pipeline import Pipeline
 
 TEXT = "The minister said the economic support would continue for a year and officials condemned the invasion ."
 
@@ -68,7 +70,7 @@ class FixedLM:
 
 
 def test_the_second_look_rescores_likely_candidates_and_drops_the_rest():
-    first = Decider([], None, None, weights=[1.0], bias=0.0, min_confidence=0.9)
+    first = Look(["x"], [1.0], bias=0.0, min_confidence=0.9)
     candidates = [
         [
             Candidate(Edit(4, 8, "best", "top"), [0.0]),  # first look: 50%
@@ -76,16 +78,18 @@ def test_the_second_look_rescores_likely_candidates_and_drops_the_rest():
             Candidate(Edit(9, 12, "foo", "bar"), [-5.0]),  # 0.7%: below SECOND_LOOK_FLOOR
         ]
     ]
-    second = SecondLook(FixedLM({"top": 3.0, "good": -1.0}), weights=[0.0, 1.0, 1.0], bias=0.0)
-    [rescored] = second.rescore(["The best foo."], candidates, first)
+    [rescored] = relook(FixedLM({"top": 3.0, "good": -1.0}), ["The best foo."], candidates, first)
     assert [c.edit.after for c in rescored] == ["top", "good"]
     assert [len(c.features) for c in rescored] == [len(SECOND_LOOK_FEATURES)] * 2
     assert rescored[0].features == [0.0, 3.0, 0.0]
     assert rescored[1].features == pytest.approx([math.log(0.7310585786 / 0.2689414214), -1.0, -4.0])
-    decider = Decider([], None, None, [1.0], 0.0, 0.9, second)
-    decider.candidates = lambda sentences, tagged: [rescored]  # the first look's output, fixed
-    [[edit]] = decider.edits(["The best foo."], [None], min_confidence=0.5)
-    assert edit.after == "top"  # the first look preferred "good"
+    second = Look(SECOND_LOOK_FEATURES, [0.0, 1.0, 1.0], bias=0.0, min_confidence=0.5)
+    pipeline = Pipeline(None, None, None, None, first, second)
+    pipeline.tag = lambda sentences, batch_size: [None]
+    pipeline.candidates = lambda sentences, tagged: [rescored]  # the first look's output, fixed
+    [decision] = pipeline.decide(["The best foo."])
+    assert [e.after for e in decision.edits] == ["top"]  # the first look preferred "good"
+    assert {e.after for e in decision.candidates} == {"top", "good"}
 
 
 def test_a_model_without_second_look_settings_says_so(tiny_model, tiny_lm):
@@ -102,7 +106,7 @@ def lm_model(tiny_model, tiny_lm, tmp_path_factory):
 
     folder = shutil.copytree(tiny_model, tmp_path_factory.mktemp("lm-model") / "model")
     settings = json.loads((folder / SETTINGS_FILE).read_text())
-    settings["second_look"] = {"weights": [1.0, 0.2, 0.5], "bias": 0.0, "min_confidence": 0.3}
+    settings["second_look"] = Look(SECOND_LOOK_FEATURES, [1.0, 0.2, 0.5], 0.0, 0.3).to_json()
     (folder / SETTINGS_FILE).write_text(json.dumps(settings))
     return folder
 
@@ -126,13 +130,13 @@ def test_arbitrary_unicode_through_the_second_look_never_raises(lm_model, tiny_l
 
 
 def test_progress_moves_through_the_second_look_and_ends_at_the_total(lm_model, tiny_lm):
-    from restore.engine import SECOND_LOOK_CHUNK, edit_sentences
+    from restore.pipeline import SECOND_LOOK_CHUNK
     from restore.restorer import Restorer
 
     r = Restorer(lm_model, lm=tiny_lm / "ct2")
     sentences = ["Officials sentence the invasion for 12 months."] * (2 * SECOND_LOOK_CHUNK + 5)
     steps: list[int] = []
-    edits = edit_sentences(r.backend, r.sp, r.decider, sentences, 32, r.min_confidence, progress=steps.append)
+    edits = [d.edits for d in r.pipeline.decide(sentences, 32, r.min_confidence, progress=steps.append)]
     assert steps == [SECOND_LOOK_CHUNK, SECOND_LOOK_CHUNK, 5] and len(edits) == len(sentences)
     assert all(e == edits[0] for e in edits)  # the same sentence gets the same edits in every chunk
 
@@ -146,7 +150,7 @@ class RecordingLM:
 
 
 def test_the_second_look_reads_each_candidate_with_the_first_looks_other_edits_made():
-    first = Decider([], None, None, weights=[1.0], bias=0.0, min_confidence=0.6)
+    first = Look(["x"], [1.0], bias=0.0, min_confidence=0.6)
     candidates = [
         [
             Candidate(Edit(4, 8, "best", "top"), [1.0]),  # 73%: the first look makes it
@@ -154,7 +158,7 @@ def test_the_second_look_reads_each_candidate_with_the_first_looks_other_edits_m
         ]
     ]
     lm = RecordingLM()
-    SecondLook(lm, weights=[0.0, 1.0, 1.0], bias=0.0).rescore(["The best ambassador left."], candidates, first)
+    relook(lm, ["The best ambassador left."], candidates, first)
     assert lm.items == [
         ("The best ambassador left.", Edit(4, 8, "best", "top")),  # its own edit is not context
         ("The top ambassador left.", Edit(8, 18, "ambassador", "diplomat")),

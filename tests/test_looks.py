@@ -1,0 +1,43 @@
+"""restore.json: each weight under its feature's name, so weights for other features never load."""
+
+import json
+import shutil
+
+import pytest
+
+from restore.features import FEATURES
+from restore.looks import SECOND_LOOK_FEATURES, Look, load_looks, save_looks
+from restore.restorer import SETTINGS_FILE, Restorer
+
+
+def test_the_looks_come_back_as_they_were_saved(tmp_path):
+    first = Look(FEATURES, [float(i) for i in range(len(FEATURES))], -1.5, 0.42)
+    second = Look(SECOND_LOOK_FEATURES, [0.5, 0.25, 0.125], 0.1, 0.36)
+    save_looks(tmp_path / SETTINGS_FILE, first, second)
+    assert load_looks(tmp_path / SETTINGS_FILE, FEATURES, second=True) == (first, second)
+    assert json.loads((tmp_path / SETTINGS_FILE).read_text())["weights"]["trigram_gain"] == len(FEATURES) - 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda w: w.update(context_gain_v2=w.pop("context_gain")),  # a renamed feature
+        lambda w: w.pop("trigram_gain"),  # a dropped one
+        lambda w: w.update(new_feature=1.0),  # one this version does not compute
+    ],
+)
+def test_weights_for_other_features_fail_to_load_with_one_line(tiny_model, tmp_path, change):
+    folder = shutil.copytree(tiny_model, tmp_path / "model")
+    settings = json.loads((folder / SETTINGS_FILE).read_text())
+    change(settings["weights"])
+    (folder / SETTINGS_FILE).write_text(json.dumps(settings))
+    with pytest.raises(ValueError) as e:
+        Restorer(folder)
+    assert str(e.value).count("\n") == 0 and str(e.value).startswith(str(folder / SETTINGS_FILE))
+
+
+def test_weights_by_position_fail_to_load(tiny_model, tmp_path):
+    folder = shutil.copytree(tiny_model, tmp_path / "model")
+    (folder / SETTINGS_FILE).write_text(json.dumps({"weights": [0.0] * len(FEATURES), "bias": 0, "min_confidence": 1}))
+    with pytest.raises(ValueError, match="restore.json: weights must map each feature's name"):
+        Restorer(folder)

@@ -1,0 +1,52 @@
+"""scripts/train.py's fitting helpers: what it ships must be what it measured."""
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "train.py"
+
+
+@pytest.fixture(scope="module")
+def train():
+    spec = importlib.util.spec_from_file_location("train", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_threshold_is_the_best_bleu_within_the_damage_cap(train):
+    results = [(0.3, 40.0, 0.006), (0.4, 39.0, 0.004), (0.5, 39.0, 0.003), (0.6, 38.0, 0.001)]
+    assert train.pick_threshold(results, max_damage=0.0043) == 0.4  # 0.3 damages too much; ties: the lower
+
+
+def test_no_threshold_within_the_damage_cap_is_an_error_not_a_look_that_does_nothing(train):
+    with pytest.raises(ValueError, match="no threshold keeps clean-text damage under 0.43%"):
+        train.pick_threshold([(0.3, 40.0, 0.006), (0.9, 38.0, 0.005)], max_damage=0.0043)
+
+
+def test_fit_separates_what_it_is_shown(train):
+    x = [[float(i), 1.0] for i in range(-10, 11)]
+    y = [int(i > 0) for i in range(-10, 11)]
+    w, b = train.fit(x, y)
+    p = lambda f: 1 / (1 + math.exp(-(b + w[0] * f[0] + w[1] * f[1])))  # noqa: E731
+    assert p([5.0, 1.0]) > 0.9 > 0.1 > p([-5.0, 1.0])
+    assert p([0.5, 1.0]) == pytest.approx(0.5, abs=0.3)
+
+
+def test_an_averaged_checkpoint_that_does_not_fit_the_model_is_an_error(train):
+    import torch
+    from transformers import T5Config, T5ForTokenClassification
+
+    config = T5Config(vocab_size=20, d_model=8, d_kv=4, d_ff=16, num_layers=1, num_decoder_layers=0, num_heads=2,
+                      is_encoder_decoder=False, num_labels=3)  # fmt: skip
+    model = T5ForTokenClassification(config)
+    state = {k: v.clone() for k, v in model.state_dict().items() if k != "transformer.encoder.embed_tokens.weight"}
+    train.load_all(model, state)  # the tied embeddings stored once: fine
+    del state["classifier.weight"]
+    with pytest.raises(ValueError, match="classifier.weight"):
+        train.load_all(model, state)
+    with pytest.raises(ValueError, match="unexpected"):
+        train.load_all(model, {**model.state_dict(), "extra.weight": torch.zeros(1)})
