@@ -44,6 +44,11 @@ FEATURES = (
     # before, minus the same for the spun words (on dev: +1 BLEU at the same clean damage over the bigrams alone)
 )
 CONTEXT_FEATURES = ("context_gain", "left_gain", "right_gain", "trigram_gain")  # read again by ``reread``
+SECOND_LOOK_FEATURES = (  # what ``relook`` gives the second look
+    "logit",  # the first look's log-odds
+    "lm_gain",  # language model log-probability of the window with the replacement minus as it reads
+    "lm_gain_vs_best",  # ... minus the best gain of any candidate starting at the same word (0 for the best)
+)
 TAGGER_FLOOR = 0.2  # the tagger's own proposals below this are not candidates
 MIN_EDIT_RATE = 0.003  # table n-grams swapped less often than this are not candidates: on dev they were
 # 60% of all candidates and 1 of 3,900 applied edits, so skipping them makes deciding ~2x faster

@@ -1,7 +1,7 @@
 """The looks that decide: logistic weights over named features, and the confidence a candidate needs.
 
-The first look judges each candidate by FEATURES (``restore.features``); the optional second look by
-SECOND_LOOK_FEATURES, the first look's log-odds with a language model's reading of the context. Both are
+The first look judges each candidate by FEATURES; the optional second look by SECOND_LOOK_FEATURES, the
+first look's log-odds with a language model's reading of the context (both in ``restore.features``). Both are
 stored in the model folder's ``restore.json``, each weight under its feature's name, so a model whose
 features were renamed, added or dropped fails to load instead of its weights meaning something else::
 
@@ -23,12 +23,6 @@ from restore.edits import Edit
 
 if TYPE_CHECKING:
     from restore.features import Candidate
-
-SECOND_LOOK_FEATURES = (
-    "logit",  # the first look's log-odds
-    "lm_gain",  # language model log-probability of the window with the replacement minus as it reads
-    "lm_gain_vs_best",  # ... minus the best gain of any candidate starting at the same word (0 for the best)
-)
 
 
 @dataclass
@@ -88,18 +82,21 @@ def choose(scored: Iterable[Edit], min_confidence: float) -> list[Edit]:
     return sorted(kept, key=lambda e: e.start)
 
 
-def load_looks(path: Path, features: Sequence[str], second: bool = False) -> tuple[Look, Look | None]:
-    """The first look, and with ``second`` the second look, from ``restore.json`` at ``path``."""
+def load_looks(
+    path: Path, features: Sequence[str], second_features: Sequence[str] | None = None
+) -> tuple[Look, Look | None]:
+    """The first look over ``features``, and with ``second_features`` the second look, from ``restore.json``
+    at ``path``."""
     try:
         settings = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: not readable as JSON ({type(e).__name__})") from None
     first = Look.from_json(features, settings, str(path))
-    if not second:
+    if second_features is None:
         return first, None
     if not isinstance(settings.get("second_look"), dict):
         raise ValueError(f"{path}: no second_look settings (fit them with scripts/train.py)")
-    return first, Look.from_json(SECOND_LOOK_FEATURES, settings["second_look"], f"{path} (second_look)")
+    return first, Look.from_json(second_features, settings["second_look"], f"{path} (second_look)")
 
 
 def save_looks(path: Path, first: Look, second: Look | None = None) -> None:

@@ -42,19 +42,23 @@ class Decision:
 
 @dataclass
 class Pipeline:
-    """The tagger, the counts and the looks; ``second`` (with ``lm``) is the final look when present."""
+    """The tagger, the counts, the language model and the looks; ``second`` (with ``lm``) is the final look
+    when present. Steps 2 to 5 take the look they read explicitly, so ``scripts/train.py`` runs them while
+    it fits the looks (``first`` None until then)."""
 
     backend: TorchBackend | OnnxBackend
     sp: object  # sentencepiece.SentencePieceProcessor
     table: PhraseTable
     ngrams: NgramLM
-    first: Look
-    second: Look | None = None
     lm: ContextLM | None = None
+    first: Look | None = None
+    second: Look | None = None
 
     @property
     def final(self) -> Look:
         """The look whose probabilities decide: the second when there is one."""
+        if self.first is None:
+            raise ValueError("the pipeline has no looks yet (scripts/train.py fits them)")
         return self.second or self.first
 
     def run(

@@ -299,9 +299,8 @@ def fit_decider(out: Path, data: Path, refit: bool = False) -> tuple[Look, Look]
     import sentencepiece as spm
 
     from restore.engine import load_backend
-    from restore.features import FEATURES
+    from restore.features import FEATURES, SECOND_LOOK_FEATURES
     from restore.lm import ContextLM
-    from restore.looks import SECOND_LOOK_FEATURES
     from restore.phrases import NgramLM, PhraseTable
     from restore.pipeline import Pipeline
     from restore.restorer import NGRAMS_FILE, PHRASES_FILE
@@ -325,8 +324,7 @@ def fit_decider(out: Path, data: Path, refit: bool = False) -> tuple[Look, Look]
 
     dev = read("dev.jsonl")
     sp = spm.SentencePieceProcessor(model_file=str(out / "spiece.model"))
-    # no looks yet: each step below is given the look fitted before it
-    pipeline = Pipeline(load_backend(out), sp, table, lm, first=None, lm=ContextLM())
+    pipeline = Pipeline(load_backend(out), sp, table, lm, ContextLM())  # each step is given the look fitted before it
     half = len(dev) // 2
     # clean text: the original of every row, 1,500 sentences a half (the ~150 unspun rows of a half alone
     # were too few: a threshold at 0.48% on them changed 0.6% of the test set's clean words)

@@ -140,7 +140,7 @@ def test_lm_without_its_settings_or_its_weights_is_one_line_and_exit_2(tiny_mode
     import shutil
 
     import restore.lm
-    from restore.looks import SECOND_LOOK_FEATURES
+    from restore.features import SECOND_LOOK_FEATURES
     from restore.restorer import SETTINGS_FILE
 
     assert main(["--lm", "--model", str(tiny_model)]) == 2

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from restore.edits import Edit
-from restore.features import Candidate, relook
+from restore.features import SECOND_LOOK_FEATURES, Candidate, relook
 from restore.lm import DOC_START, ContextLM, window
-from restore.looks import SECOND_LOOK_FEATURES, Look
+from restore.looks import Look
 from restore.pipeline import Pipeline
 
 TEXT = "The minister said the economic support would continue for a year and officials condemned the invasion ."
@@ -84,7 +84,7 @@ def test_the_second_look_rescores_likely_candidates_and_drops_the_rest():
     assert rescored[0].features == [0.0, 3.0, 0.0]
     assert rescored[1].features == pytest.approx([math.log(0.7310585786 / 0.2689414214), -1.0, -4.0])
     second = Look(SECOND_LOOK_FEATURES, [0.0, 1.0, 1.0], bias=0.0, min_confidence=0.5)
-    pipeline = Pipeline(None, None, None, None, first, second)
+    pipeline = Pipeline(None, None, None, None, first=first, second=second)
     pipeline.tag = lambda sentences, batch_size: [None]
     pipeline.candidates = lambda sentences, tagged: [rescored]  # the first look's output, fixed
     [decision] = pipeline.decide(["The best foo."])

@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from restore.features import FEATURES
-from restore.looks import SECOND_LOOK_FEATURES, Look, load_looks, save_looks
+from restore.features import FEATURES, SECOND_LOOK_FEATURES
+from restore.looks import Look, load_looks, save_looks
 from restore.restorer import SETTINGS_FILE, Restorer
 
 
@@ -14,7 +14,7 @@ def test_the_looks_come_back_as_they_were_saved(tmp_path):
     first = Look(FEATURES, [float(i) for i in range(len(FEATURES))], -1.5, 0.42)
     second = Look(SECOND_LOOK_FEATURES, [0.5, 0.25, 0.125], 0.1, 0.36)
     save_looks(tmp_path / SETTINGS_FILE, first, second)
-    assert load_looks(tmp_path / SETTINGS_FILE, FEATURES, second=True) == (first, second)
+    assert load_looks(tmp_path / SETTINGS_FILE, FEATURES, SECOND_LOOK_FEATURES) == (first, second)
     assert json.loads((tmp_path / SETTINGS_FILE).read_text())["weights"]["trigram_gain"] == len(FEATURES) - 1
 
 
