@@ -49,6 +49,8 @@ SECOND_LOOK_FEATURES = (  # what ``relook`` gives the second look
     "lm_gain",  # language model log-probability of the window with the replacement minus as it reads
     "lm_gain_vs_best",  # ... minus the best gain of any candidate starting at the same word (0 for the best)
 )
+SECOND_LOOK_FLOOR = 0.05  # candidates the first look finds less likely are not read again by the language model
+# (on dev: 1 of 2,500 applied edits came from below it, and it halves the language model's work against 0.02)
 TAGGER_FLOOR = 0.2  # the tagger's own proposals below this are not candidates
 MIN_EDIT_RATE = 0.003  # table n-grams swapped less often than this are not candidates: on dev they were
 # 60% of all candidates and 1 of 3,900 applied edits, so skipping them makes deciding ~2x faster
@@ -211,10 +213,6 @@ def reread(text: str, candidates: list[Candidate], context: Sequence[Edit], lm: 
             features[f] = value
         out.append(Candidate(c.edit, features))
     return out
-
-
-SECOND_LOOK_FLOOR = 0.05  # candidates the first look finds less likely are not read again by the language model
-# (on dev: 1 of 2,500 applied edits came from below it, and it halves the language model's work against 0.02)
 
 
 def relook(
