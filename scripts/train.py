@@ -265,7 +265,7 @@ def fit_look(features: tuple[str, ...], half: int, dev: list[dict], cands: list,
     MAX_CLEAN_DAMAGE."""
     import sacrebleu
 
-    from restore.edits import apply, diff
+    from restore.edits import apply
     from restore_eval.bench import words_changed
     from restore_eval.targets import helps
 
