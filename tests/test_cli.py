@@ -229,13 +229,12 @@ def test_a_file_on_one_line_is_restored_in_bounded_blocks(run, tmp_path, monkeyp
     from restore.cli import BLOCK_CHARS
 
     calls = []
-    real = fake_edit_sentences
 
-    def counted(backend, sp, decider, sentences, *args, **kwargs):
+    def counted(self, sentences, *args, **kwargs):
         calls.append(sum(map(len, sentences)))
-        return real(backend, sp, decider, sentences, *args, **kwargs)
+        return fake_decide(self, sentences, *args, **kwargs)
 
-    monkeypatch.setattr(restore.engine, "edit_sentences", counted)
+    monkeypatch.setattr(Pipeline, "decide", counted)
     text = "The best diplomat said so, and then said it again. " * 10_000  # 510,000 characters, no newline
     big = tmp_path / "big.txt"
     big.write_text(text)

@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from restore.edits import BREAKS, SURROGATES
 from restore.phrases import PhraseTable
+from restore.pipeline import Decision
 from restore.restorer import Restorer
 from restore.tags import decode
 
@@ -26,23 +27,22 @@ def wrap(text: str, width: int) -> str:
     return "".join(out)
 
 
-class TaggerOnly:
-    """A stand-in decider: the tagger's own edits, so what the model reads in each piece shows directly."""
+def tagger_only(pipeline):
+    """A stand-in for ``Pipeline.decide``: the tagger's own edits, so what the model reads in each piece shows."""
 
-    second_look = None
+    def decide(sentences, batch_size=32, min_confidence=None, progress=None):
+        out = []
+        for s, (labels, probs, _) in zip(sentences, pipeline.tag(sentences, batch_size, progress)):
+            edits = decode(s, labels, probs, pipeline.backend.phrases, min_confidence)
+            out.append(Decision(edits, edits))
+        return out
 
-    def __init__(self, phrases):
-        self.phrases = phrases
-
-    def edits(self, sentences, tagged, min_confidence):
-        return [
-            decode(s, labels, probs, self.phrases, min_confidence) for s, (labels, probs, _) in zip(sentences, tagged)
-        ]
+    return decide
 
 
 def test_hard_wrapped_text_gets_the_edits_of_its_unwrapped_form_but_those_crossing_a_break(tiny_model):
     restorer = Restorer(tiny_model, min_confidence=0.0)
-    restorer.decider = TaggerOnly(restorer.backend.phrases)  # a random tagger: it edits nearly every sentence
+    restorer.pipeline.decide = tagger_only(restorer.pipeline)  # a random tagger: it edits nearly every sentence
     wrapped = wrap(PARAGRAPH, 40)
     assert wrapped.count("\n") >= 6 and wrapped.replace("\n", " ") == PARAGRAPH
     breaks = [m.start() for m in BREAKS.finditer(wrapped)]
