@@ -114,11 +114,57 @@ def tiny_lm(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_restorer(tiny_model):
-    """One Restorer on the tiny random model, shared by property tests (tests set min_confidence)."""
+def tiny_onnx_model(tiny_model, tmp_path_factory) -> Path:
+    """The tiny model with its ONNX graph beside it (``Restorer`` then runs it on ONNX Runtime)."""
+    import shutil
+
+    from restore.engine import export_onnx
+
+    folder = tmp_path_factory.mktemp("tiny-onnx") / "model"
+    shutil.copytree(tiny_model, folder)
+    export_onnx(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_restorer(tiny_onnx_model):
+    """One Restorer on the tiny random model (ONNX Runtime), shared by property tests (tests set min_confidence)."""
     from restore.restorer import Restorer
 
-    return Restorer(tiny_model)
+    return Restorer(tiny_onnx_model)
+
+
+def line_breaks(text: str) -> list[str]:
+    """Every line break of ``text``, in order (what ``str.splitlines`` splits at, CRLF as one)."""
+    return re.findall("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]", text)
+
+
+def hostile_text(surrogates: bool = True, max_pieces: int = 12):
+    """Text that has broken tokenizers and segmenters: any Unicode, lone surrogates (when ``surrogates``),
+    decomposed (NFD) accents and stray combining marks, right-to-left scripts and marks, emoji joined by
+    ZWJ, every kind of line break, lines thousands of characters long, and the words the models swap."""
+    import unicodedata
+
+    from hypothesis import strategies as st
+
+    pieces = [
+        "best", "12 months", "sentence", "financial strengthen", "the ", ". ", " ", "\t", "  ",
+        "\n", "\r\n", "\r", "\n\n", "\r\n\r\n", "\u2028", "\u2029", "\x0b", "\x0c", "\x1c", "\x85",
+        unicodedata.normalize("NFD", "Café naïve Ångström señor Zürich. "), "e\u0301", "\u0301", "\u0301\u0327",
+        "مرحبا بالعالم، قال الوزير. ", "שלום עולם. ", "\u200f", "\u200e", "\u202e", "\u2066best\u2069",
+        "👩\u200d👩\u200d👧", "👍🏽", "🇫🇷", "❤\ufe0f", "😀", "\ufeff", "\u200b", "\x00",
+    ]  # fmt: skip
+    draws = [
+        st.text(max_size=20),
+        st.sampled_from(pieces),
+        st.characters(categories=["Mn", "Me"]),  # combining marks
+        st.characters(categories=["Zl", "Zp", "Cc"]),  # line and paragraph separators, control characters
+        st.integers(50, 600).map(lambda n: "the best of times " * n),  # a long line: up to 10,800 characters
+        st.text(st.characters(categories=["L", "M", "N", "P", "So"]), min_size=200, max_size=2000),
+    ]
+    if surrogates:
+        draws.append(st.characters(categories=["Cs"]))  # lone surrogates: only a Python str can hold them
+    return st.lists(st.one_of(draws), max_size=max_pieces).map("".join)
 
 
 def fake_edit_sentences(sentences, min_confidence=0.5):

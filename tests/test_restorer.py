@@ -1,11 +1,13 @@
+from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from restore.edits import Edit
+from restore.edits import Edit, apply
 from restore.restorer import Restorer
+from tests.conftest import fake_edit_sentences, hostile_text, line_breaks
 
 SPUN = "Washington’s best diplomat.\n\n\tHe will  sentence the invasion — a 12 months in the past…  \n"
 
@@ -35,10 +37,13 @@ def test_edits_below_the_confidence_threshold_are_not_applied(fake_restorer):
 
 
 def test_tiny_random_model_runs_end_to_end_and_edits_are_real_spans(tiny_model):
-    restorer = Restorer(tiny_model)
-    text = "The minister said the economic support would continue.\n\nPrices rose by 3% in March."
-    for e in restorer.explain(text):
+    restorer = Restorer(tiny_model)  # at the threshold in its restore.json
+    text = "Washington's best diplomat will sentence the invasion.\n\nPrices rose by 3% in March for 12 months."
+    edits = restorer.explain(text)
+    assert len(edits) >= 2 and ("best", "top") in [(e.before, e.after) for e in edits]
+    for e in edits:
         assert isinstance(e, Edit) and text[e.start : e.end] == e.before
+    assert restorer.restore(text) == apply(text, edits) != text
 
 
 def test_output_does_not_depend_on_batch_size(tiny_model):
@@ -57,13 +62,24 @@ def test_a_text_with_no_edits_comes_back_identical(tiny_model):
     assert restorer.restore(text) == text
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.text())
-def test_arbitrary_unicode_never_raises_and_keeps_paragraphs(fake_restorer, text):
-    out = fake_restorer.restore(text)
-    assert out.count("\n") == text.count("\n")
-    if not any(k in text for k in ("best", "sentence", "12 months", "financial strengthen")):
-        assert out == text
+def test_arbitrary_unicode_never_raises_and_keeps_paragraphs(fake_restorer):
+    """Hostile text (lone surrogates included) through everything around the model: the swaps in it are
+    made, every line break is kept, and text without a swap comes back identical."""
+    seen = Counter()
+
+    @settings(max_examples=200, deadline=None)
+    @given(hostile_text())
+    def check(text):
+        out = fake_restorer.restore(text)
+        assert line_breaks(out) == line_breaks(text)
+        if not fake_edit_sentences(None, None, None, [text])[0]:
+            assert out == text
+        seen["draws"] += 1
+        seen["changed"] += out != text
+        seen["surrogate"] += any("\ud800" <= c <= "\udfff" for c in text)
+
+    check()
+    assert seen["changed"] >= seen["draws"] // 4 and seen["surrogate"] >= seen["draws"] // 10, seen
 
 
 def test_a_2000_word_sentence_without_punctuation_comes_back_whole(fake_restorer):
@@ -72,16 +88,9 @@ def test_a_2000_word_sentence_without_punctuation_comes_back_whole(fake_restorer
 
 
 @pytest.fixture(scope="module")
-def onnx_model(tiny_model, tmp_path_factory):
+def onnx_model(tiny_onnx_model):
     """The tiny model with its ONNX graph."""
-    import shutil
-
-    from restore.engine import export_onnx
-
-    folder = tmp_path_factory.mktemp("onnx") / "model"
-    shutil.copytree(tiny_model, folder)
-    export_onnx(folder)
-    return folder
+    return tiny_onnx_model
 
 
 def test_onnx_backend_tags_what_transformers_tags(onnx_model):
@@ -190,10 +199,32 @@ def test_wrong_types_get_a_clear_error(fake_restorer):
         fake_restorer.restore(["fine", 3])
 
 
-@settings(max_examples=60, deadline=None)
-@given(text=st.text(max_size=300))
-def test_arbitrary_unicode_through_the_real_engine_never_raises(tiny_restorer, text):
-    tiny_restorer.min_confidence = 1.01  # nothing can pass: the text must come back identical
-    assert tiny_restorer.restore(text) == text
-    tiny_restorer.min_confidence = 0.0  # a random model proposes junk; whatever it applies, lines survive
-    assert tiny_restorer.restore(text).count("\n") == text.count("\n")
+LONE_SURROGATE = pytest.mark.xfail(
+    strict=True, raises=TypeError, reason="known bug: a lone surrogate reaches SentencePiece (tags.encode), TypeError"
+)
+
+
+@pytest.mark.parametrize("surrogate", [False, pytest.param(True, marks=LONE_SURROGATE)])
+def test_arbitrary_unicode_through_the_real_engine_never_raises(tiny_restorer, surrogate):
+    """Hostile text through the tiny model's tagger: with nothing allowed to pass it comes back identical;
+    with everything allowed, the random model's junk edits are real spans and every line break survives."""
+    text = hostile_text(surrogates=False, max_pieces=6)
+    if surrogate:  # every draw holds one, so the known failure shows on the first draw
+        text = st.tuples(text, st.characters(categories=["Cs"]), text).map("".join)
+    seen = Counter()
+
+    @settings(max_examples=60, deadline=None)
+    @given(text)
+    def check(text):
+        tiny_restorer.min_confidence = 1.01  # nothing can pass: the text must come back identical
+        assert tiny_restorer.restore(text) == text
+        tiny_restorer.min_confidence = 0.0  # a random model proposes junk; whatever it applies, lines survive
+        edits = tiny_restorer.explain(text)
+        assert all(text[e.start : e.end] == e.before for e in edits)
+        out = apply(text, edits)
+        assert tiny_restorer.restore(text) == out and line_breaks(out) == line_breaks(text)
+        seen["draws"] += 1
+        seen["changed"] += out != text
+
+    check()
+    assert seen["changed"] >= seen["draws"] // 2, seen
