@@ -199,17 +199,12 @@ def test_wrong_types_get_a_clear_error(fake_restorer):
         fake_restorer.restore(["fine", 3])
 
 
-LONE_SURROGATE = pytest.mark.xfail(
-    strict=True, raises=TypeError, reason="known bug: a lone surrogate reaches SentencePiece (tags.encode), TypeError"
-)
-
-
-@pytest.mark.parametrize("surrogate", [False, pytest.param(True, marks=LONE_SURROGATE)])
+@pytest.mark.parametrize("surrogate", [False, True])
 def test_arbitrary_unicode_through_the_real_engine_never_raises(tiny_restorer, surrogate):
     """Hostile text through the tiny model's tagger: with nothing allowed to pass it comes back identical;
     with everything allowed, the random model's junk edits are real spans and every line break survives."""
     text = hostile_text(surrogates=False, max_pieces=6)
-    if surrogate:  # every draw holds one, so the known failure shows on the first draw
+    if surrogate:  # every draw holds one
         text = st.tuples(text, st.characters(categories=["Cs"]), text).map("".join)
     seen = Counter()
 
