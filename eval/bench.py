@@ -4,6 +4,8 @@
     restore-bench --speed [--pairs FILE]      # speed, against plain transformers (eval/speed.py)
     restore-bench --phrases FILE.tsv         # real spun phrases: "# spun<TAB>original[...original_clean]"
     restore-bench --pairs FILE --ceiling     # also: what a perfect choice among the model's candidates closes
+    restore-bench --detect --pairs FILE      # spin detection: articles as spun vs their originals
+    restore-bench --detect --phrases FILE.tsv  # spin detection: each spun phrase vs its original
 
 Pairs are JSON Lines with "spun" and "original"; rows with "clean": true (spun == original) measure the
 damage done to text that was never spun. Reports sacreBLEU corpus BLEU (with its signature) and chrF
@@ -173,6 +175,138 @@ def phrases(path: Path, model: str | None, batch_size: int, lm: bool = False) ->
     }
 
 
+def roc_auc(positives: list[float], negatives: list[float]) -> float:
+    """ROC AUC: the chance that a random positive scores above a random negative (ties count half)."""
+    import numpy as np
+
+    scores = np.asarray([*positives, *negatives], dtype=float)
+    order = scores.argsort(kind="mergesort")
+    ranks = np.empty(len(scores))
+    ranks[order] = np.arange(1, len(scores) + 1)
+    for value in np.unique(scores):  # ties share their mean rank
+        tied = scores == value
+        if tied.sum() > 1:
+            ranks[tied] = ranks[tied].mean()
+    n, m = len(positives), len(negatives)
+    return float((ranks[:n].sum() - n * (n + 1) / 2) / (n * m)) if n and m else float("nan")
+
+
+def _line_scores(text: str, report) -> list[tuple[int, int, float]]:
+    """(start, end, score) of each line of ``text``: the highest score of the report's sentences in it."""
+    out, start = [], 0
+    for line in text.split("\n"):
+        end = start + len(line)
+        inside = [s.score for s in report.sentences if start <= s.start < end]
+        out.append((start, end, max(inside, default=0.0)))
+        start = end + 1
+    return out
+
+
+def detect(pairs_path: Path, model: str | None, limit: int | None, batch_size: int) -> dict:
+    """Spin detection on pairs grouped into articles: each article as spun against its originals."""
+    from restore.edits import diff
+    from restore.restorer import Restorer
+
+    rows = _read(pairs_path)[:limit]
+    digest = hashlib.sha256(pairs_path.read_bytes()).hexdigest()[:12]
+    restorer = Restorer(model, batch_size=batch_size)
+    articles: dict[str, list[dict]] = collections.defaultdict(list)
+    for i, r in enumerate(rows):
+        articles[str(r.get("article", i))].append(r)
+    groups = [g for g in articles.values() if any(r["spun"] != r["original"] for r in g)]
+    spun_docs = ["\n".join(r["spun"] for r in g) for g in groups]
+    clean_docs = ["\n".join(r["original"] for r in g) for g in groups]
+    t0 = time.perf_counter()
+    reports = restorer.score(spun_docs + clean_docs, show_progress_bar=sys.stderr.isatty())
+    seconds = time.perf_counter() - t0
+    threshold = restorer.detect.threshold
+    spun_sentences, clean_sentences = [], []
+    n_spans = spans_right = n_swaps = swaps_found = 0
+    for g, text, report in zip(groups, spun_docs, reports):
+        for r, (start, _, score) in zip(g, _line_scores(text, report)):
+            if r["spun"] == r["original"]:
+                continue
+            spun_sentences.append(score)
+            swaps = [(start + e.start, start + e.end) for e in diff(r["spun"], r["original"])]
+            n_swaps += len(swaps)
+            swaps_found += sum(any(x.start < b and a < x.end for x in report.spans) for a, b in swaps)
+        gold = [
+            (start + e.start, start + e.end)
+            for r, (start, _, _) in zip(g, _line_scores(text, report))
+            for e in diff(r["spun"], r["original"])
+        ]
+        n_spans += len(report.spans)
+        spans_right += sum(any(x.start < b and a < x.end for a, b in gold) for x in report.spans)
+    for text, report in zip(clean_docs, reports[len(groups) :]):
+        clean_sentences += [score for _, _, score in _line_scores(text, report)]
+    flagged_spun = sum(s >= threshold for s in spun_sentences)
+    flagged_clean = sum(s >= threshold for s in clean_sentences)
+    spun_doc_scores = [r.score for r in reports[: len(groups)]]
+    clean_doc_scores = [r.score for r in reports[len(groups) :]]
+    n_words = sum(len(d.split()) for d in spun_docs + clean_docs)
+    return {
+        "documents": len(groups),
+        "spun_sentences": len(spun_sentences),
+        "clean_sentences": len(clean_sentences),
+        "document_auc": roc_auc(spun_doc_scores, clean_doc_scores),
+        "document_recall": sum(s >= 0.5 for s in spun_doc_scores) / len(groups),
+        "document_false_positive_rate": sum(s >= 0.5 for s in clean_doc_scores) / len(groups),
+        "sentence_auc": roc_auc(spun_sentences, clean_sentences),
+        "threshold": threshold,
+        "sentence_precision": flagged_spun / max(flagged_spun + flagged_clean, 1),
+        "sentence_recall": flagged_spun / len(spun_sentences),
+        "false_flags_per_1000_clean": 1000 * flagged_clean / len(clean_sentences),
+        "span_precision": spans_right / n_spans if n_spans else 1.0,
+        "span_recall": swaps_found / n_swaps if n_swaps else 1.0,
+        "words_per_second": n_words / seconds if seconds else 0.0,
+        "signature": f"restore-bench|detect|pairs:{pairs_path.name}@{digest}|n:{len(rows)}"
+        f"|model:{restorer.path.name}|threshold:{threshold:.4f}",
+    }
+
+
+def detect_phrases(path: Path, model: str | None, batch_size: int) -> dict:
+    """Each real spun phrase scored out of context against its original: flagged (any span) and AUC."""
+    from restore.restorer import Restorer
+
+    spun, ref = _read_phrases(path)
+    pairs = [(s, r) for s, r in zip(spun, ref) if s.strip().lower() != r]
+    restorer = Restorer(model, batch_size=batch_size)
+    reports = restorer.score([s for s, _ in pairs] + [r for _, r in pairs])
+    spun_reports, clean_reports = reports[: len(pairs)], reports[len(pairs) :]
+    hits = sum(r.flagged for r in spun_reports)
+    false = sum(r.flagged for r in clean_reports)
+    return {
+        "phrases": len(pairs),
+        "recall": hits / len(pairs),
+        "precision": hits / max(hits + false, 1),
+        "originals_flagged": false / len(pairs),
+        "auc": roc_auc([r.score for r in spun_reports], [r.score for r in clean_reports]),
+        "with_suggestion": sum(any(x.suggestion for x in r.spans) for r in spun_reports) / len(pairs),
+        "examples": [
+            f"{s}: "
+            + ", ".join(f"[{x.text}] {x.score:.2f}" + (f" -> {x.suggestion}" if x.suggestion else "") for x in r.spans)
+            for (s, _), r in zip(pairs, spun_reports)
+            if r.spans
+        ][:10],
+        "missed": [s for (s, _), r in zip(pairs, spun_reports) if not r.flagged][:10],
+        "signature": f"restore-bench|detect|phrases:{path.name}|model:{restorer.path.name}"
+        f"|threshold:{restorer.detect.threshold:.4f}",
+    }
+
+
+def detect_table(report: dict) -> str:
+    """The detection figures, one a line."""
+    lines = []
+    for key, value in report.items():
+        if isinstance(value, list):
+            lines += [f"{key}:"] + [f"  {v}" for v in value]
+        elif isinstance(value, float):
+            lines.append(f"{key:32}{value:.4f}")
+        else:
+            lines.append(f"{key:32}{value}")
+    return "\n".join(lines)
+
+
 def table(report: dict) -> str:
     pct = lambda x, digits=1: f"{100 * x:.{digits}f}%"  # noqa: E731
     best = report.get("ceiling_gap_closed")
@@ -214,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--phrases", type=Path, help="TSV of real spun phrases and their originals")
     ap.add_argument("--lm", action="store_true", help="with the language model's second look (not with --speed)")
     ap.add_argument("--ceiling", action="store_true", help="also the gap a perfect choice among the candidates closes")
+    ap.add_argument("--detect", action="store_true", help="score spin detection instead (with --pairs or --phrases)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = ap.parse_args(argv)
     if args.lm and args.speed:
@@ -224,9 +359,18 @@ def main(argv: list[str] | None = None) -> int:
         if path is not None and not path.is_file():
             print(f"restore-bench: error: {path}: no such file", file=sys.stderr)
             return 2
+    if args.detect and (args.speed or args.lm or args.ceiling or (args.pairs is None) == (args.phrases is None)):
+        ap.error("--detect goes with one of --pairs or --phrases (not --speed, --lm or --ceiling)")
     if args.pairs is None and not args.speed and not args.phrases:
         ap.error("--pairs is required (except with --speed or --phrases)")
     try:
+        if args.detect:
+            if args.phrases:
+                report = detect_phrases(args.phrases, args.model, args.batch_size)
+            else:
+                report = detect(args.pairs, args.model, args.limit, args.batch_size)
+            print(json.dumps(report, indent=2) if args.json else detect_table(report))
+            return 0
         if args.phrases:
             print(json.dumps(phrases(args.phrases, args.model, args.batch_size, args.lm), indent=2))
             return 0

@@ -2,11 +2,12 @@
 
 Restores a fixed ~800-word spun article (``article_spun.txt``: ``article.txt``, written for this
 benchmark, spun by ``restore.spinner``) and a corpus sample (the spun sentences of ``--pairs``), and
-reports words/s, seconds per article (model loaded; at first sight, when the decider's caches hold none of
-it, and the median of five more), model load time and peak RSS of the fast path (measured before the
-baseline loads torch), the speedup over the plain transformers model (the tagger has no ``generate``: one
-forward pass, fp32, head on every token) on length-sorted batches of ``--batch-size`` sentences, each
-engine run once on the first batch of the sample before it is timed, and BLEU of both engines on the sample.
+reports words/s (and spin scoring's, ``Restorer.score``), seconds per article (model loaded; at first sight,
+when the decider's caches hold none of it, and the median of five more), model load time and peak RSS of the
+fast path (measured before the baseline loads torch), the speedup over the plain transformers model (the
+tagger has no ``generate``: one forward pass, fp32, head on every token) on length-sorted batches of
+``--batch-size`` sentences, each engine run once on the first batch of the sample before it is timed, and
+BLEU of both engines on the sample.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def speed(model: str | None, sentences: list[str], references: list[str] | None,
     article_first_s = _timed(fast.restore, article)[1]  # first sight: the decider's caches hold none of it
     article_s = statistics.median(_timed(fast.restore, article)[1] for _ in range(5))
     fast_hyp, fast_s = _timed(fast.restore, sentences)
+    score_article_s = statistics.median(_timed(fast.score, article)[1] for _ in range(5))
+    score_s = _timed(fast.score, sentences)[1]
     rss = _peak_rss_mb()
     n_words = sum(len(s.split()) for s in sentences)
     report = {
@@ -81,6 +84,8 @@ def speed(model: str | None, sentences: list[str], references: list[str] | None,
         "corpus_sentences": len(sentences),
         "corpus_words": n_words,
         "words_per_second": n_words / fast_s,
+        "score_article_seconds": score_article_s,
+        "score_words_per_second": n_words / score_s,
         "peak_rss_mb": rss,
     }
     baseline_s = plain_transformers_seconds(fast.path, sentences, batch_size, warm_up)
@@ -110,6 +115,7 @@ def speed_table(r: dict) -> str:
         f"{r['article_words']}-word article, again            {r['article_seconds']:.3f} s",
         f"corpus sample                       {r['corpus_sentences']} sentences, {r['corpus_words']} words",
         f"words/s                             {r['words_per_second']:.0f}",
+        f"spin scoring: article, words/s      {r['score_article_seconds']:.3f} s, {r['score_words_per_second']:.0f}",
         f"words/s, plain transformers         {r['baseline_words_per_second']:.0f}",
         f"peak RSS (fast path)                {r['peak_rss_mb']:.0f} MB",
     ]

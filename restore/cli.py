@@ -133,6 +133,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--in-place", action="store_true", help="rewrite each FILE with its restored text")
     ap.add_argument("--force", action="store_true", help="replace existing output files")
     ap.add_argument("--diff", action="store_true", help="show the changes as [-old-]{+new+} instead")
+    ap.add_argument("--score", action="store_true", help="say how spun each input is, and where, instead")
+    ap.add_argument("--json", action="store_true", help="with --score: one JSON line per input (implies --score)")
+    ap.add_argument("--html", metavar="PATH", help="with --score: also write one HTML report (implies --score)")
     ap.add_argument("--model", metavar="PATH", help="model folder (default: the bundled model)")
     ap.add_argument(
         "--engine", choices=("auto", "onnx", "torch"), default="auto", help="inference engine (default: auto)"
@@ -179,11 +182,66 @@ def _targets(args: argparse.Namespace, files: list[str]) -> list[Path | None]:
     return targets
 
 
+def score_line(name: str, text: str, report) -> str:
+    """One line: the input's spin score, its flagged spans (the first ten) and its worst sentence."""
+    shown = [f'"{x.text}" ({x.score:.2f}' + (f" -> {x.suggestion})" if x.suggestion else ")") for x in report.spans]
+    more = f", ... {len(shown) - 10} more" if len(shown) > 10 else ""
+    spans = f"{len(shown)} flagged spans: {', '.join(shown[:10])}{more}" if shown else "no flagged spans"
+    worst = max(report.sentences, key=lambda s: s.score, default=None)
+    sentence = f'; worst sentence ({worst.score:.2f}): "{text[worst.start : worst.end]}"' if worst else ""
+    return f"{name}: spin score {report.score:.2f}; {spans}{sentence}"
+
+
+def score_files(restorer, files: list[str], args: argparse.Namespace, show: bool) -> int:
+    """``--score``: a line (or JSON line) per input, and the HTML report; 1 if any input failed."""
+    import json
+    from dataclasses import asdict
+
+    from restore.detect import join
+
+    failed, items = False, []
+    for path in files:
+        name = "<stdin>" if path == "-" else path
+        try:
+            text = read_text(path)
+        except InputError as e:
+            print(f"restore: error: {e}", file=sys.stderr)
+            failed = True
+            continue
+        parts, offset = [], 0
+        for block in blocks(text):
+            parts.append((offset, restorer.score(block, show_progress_bar=show)))
+            offset += len(block)
+        report = join(parts, restorer.detect)
+        items.append((name, text, report))
+        if args.json:
+            print(json.dumps({"file": name, "flagged": report.flagged, **asdict(report)}, ensure_ascii=False))
+        else:
+            print(score_line(name, text, report))
+        sys.stdout.flush()
+    if args.html:
+        from restore.report_html import render
+
+        try:
+            write_atomic(Path(args.html), render(items, restorer.detect.threshold), force=args.force)
+        except InputError as e:
+            print(f"restore: error: {e}", file=sys.stderr)
+            failed = True
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     files = args.files or ["-"]
     if args.batch_size < 1:
         print("restore: error: --batch-size must be at least 1", file=sys.stderr)
+        return 2
+    args.score = args.score or args.json or args.html is not None
+    if args.score and (args.output or args.in_place or args.diff or args.lm):
+        print("restore: error: --score reports on its inputs: not with -o, --in-place, --diff or --lm", file=sys.stderr)
+        return 2
+    if args.html and Path(args.html).exists() and not args.force:
+        print(f"restore: error: {args.html}: exists (use --force to replace it)", file=sys.stderr)
         return 2
     try:
         targets = _targets(args, files)
@@ -194,6 +252,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"restore: error: {e}", file=sys.stderr)
         return 2
     show = sys.stderr.isatty() if args.progress is None else args.progress
+    if args.score:
+        if restorer.detect is None:
+            print(f"restore: error: {restorer.path}: no detect settings in restore.json", file=sys.stderr)
+            return 2
+        return score_files(restorer, files, args, show)
     failed = False
     for path, target in zip(files, targets):
         try:

@@ -193,6 +193,11 @@ class NgramLM:
             return -1
         return _find(self.keys, i * len(self.ids) + j)
 
+    def count(self, a: str, b: str) -> int:
+        """How often the bigram ``a b`` was seen."""
+        k = self._bigram(a, b)
+        return self.counts.item(k) if k >= 0 else 0
+
     def logprob(self, a: str, b: str) -> float:
         k = self._bigram(a, b)
         if k >= 0:

@@ -10,12 +10,16 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from restore.edits import Edit, apply
 from restore.segment import split
 
-SETTINGS_FILE = "restore.json"  # in the model folder: the looks' weights by feature name (``restore.looks``)
+if TYPE_CHECKING:
+    from restore.detect import Report
+
+SETTINGS_FILE = "restore.json"  # in the model folder: the looks' weights by feature name (``restore.looks``),
+# and spin detection's under "detect" (``restore.detect.DetectSettings``)
 PHRASES_FILE = "phrases.tsv.xz"
 NGRAMS_FILE = "ngrams.npz.xz"
 
@@ -46,6 +50,7 @@ class Restorer:
         a CTranslate2 language model folder."""
         import sentencepiece as spm
 
+        from restore.detect import DetectSettings
         from restore.engine import WEIGHTS_FILE, load_backend
         from restore.features import FEATURES, SECOND_LOOK_FEATURES
         from restore.looks import load_looks
@@ -73,6 +78,8 @@ class Restorer:
             self.sp = spm.SentencePieceProcessor(model_file=str(path / "spiece.model"))
         with _reading(path / SETTINGS_FILE):
             first, second = load_looks(path / SETTINGS_FILE, FEATURES, SECOND_LOOK_FEATURES if lm else None)
+            detect = json.loads((path / SETTINGS_FILE).read_text(encoding="utf-8")).get("detect")
+            self.detect = DetectSettings.from_json(detect) if detect is not None else None
         context_lm = None
         if lm:
             from restore.lm import ContextLM
@@ -111,6 +118,28 @@ class Restorer:
         single, docs = _as_list(texts)
         edits = self.explain(docs, batch_size, show_progress_bar)
         out = [apply(text, es) for text, es in zip(docs, edits)]
+        return out[0] if single else out
+
+    @overload
+    def score(self, texts: str, batch_size: int | None = ..., show_progress_bar: bool = ...) -> Report: ...
+    @overload
+    def score(self, texts: list[str], batch_size: int | None = ..., show_progress_bar: bool = ...) -> list[Report]: ...
+    def score(
+        self, texts: str | list[str], batch_size: int | None = None, show_progress_bar: bool = False
+    ) -> Report | list[Report]:
+        """How likely each text is machine-spun, per sentence, and the flagged spans (see ``restore.detect``)."""
+        from restore.detect import reports, score_sentences
+
+        if self.detect is None:
+            raise ValueError(f"{self.path / SETTINGS_FILE}: no detect settings (fit them with scripts/fit_detect.py)")
+        single, docs = _as_list(texts)
+        located = [(d, s, e) for d, text in enumerate(docs) for s, e in split(text)]
+        sentences = [docs[d][s:e] for d, s, e in located]
+        bar = _progress(len(sentences)) if show_progress_bar else None
+        tagged = self.pipeline.tag(sentences, batch_size or self.batch_size, progress=bar.update if bar else None)
+        if bar:
+            bar.close()
+        out = reports(docs, located, score_sentences(sentences, tagged, self.pipeline, self.detect), self.detect)
         return out[0] if single else out
 
 

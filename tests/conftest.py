@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -74,6 +75,18 @@ def write_decider_files(folder: Path) -> None:
     NgramLM.build(originals).save(folder / NGRAMS_FILE)
     weights = [1.0, 1.0] + [0.0] * (len(FEATURES) - 2)
     save_looks(folder / SETTINGS_FILE, Look(FEATURES, weights, bias=0.0, min_confidence=0.5))
+    settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
+    (folder / SETTINGS_FILE).write_text(json.dumps(settings | {"detect": TINY_DETECT}), encoding="utf-8")
+
+
+TINY_DETECT = {  # spin detection that trusts the phrase table's swap rate alone: "best" and "12 months" are flagged
+    "word_weights": {"log_change": 0.0, "candidate": 0.0, "swap_rate": 20.0, "assoc_left": 0.0, "assoc_right": 0.0,
+                     "assoc_min": 0.0, "log_freq": 0.0, "capitalised": 0.0, "density": 0.0},
+    "word_bias": -5.0,
+    "doc_weights": {"top_logit": 1.0, "mean_logit": 0.0, "flagged_share": 0.0},
+    "doc_bias": 0.0,
+    "threshold": 0.5,
+}  # fmt: skip
 
 
 @pytest.fixture(scope="session")

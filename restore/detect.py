@@ -1,0 +1,273 @@
+"""Spin detection: how likely a text is machine-spun, which sentences, and which words.
+
+Every word gets a suspicion: a logistic model (fitted on dev pairs by ``scripts/fit_detect.py``) over what
+the restorer already knows there (the tagger's P(change), the likeliest candidate edit covering the word,
+the phrase table's swap rate) and what an n-gram model of clean news says about the word between its
+neighbours, which needs no spinner's dictionary: "counterfeit consciousness" is two common words never seen
+together. A sentence's score is its most suspicious word's; a text's score comes from its sentence scores
+(a second small logistic model). Runs of words at least ``threshold`` suspicious are the flagged spans, each
+with the restorer's replacement when it would make one there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from restore.edits import Edit, apply, words
+from restore.features import FEATURES, Candidate
+from restore.looks import Look
+
+if TYPE_CHECKING:
+    from restore.engine import Tags
+    from restore.phrases import NgramLM
+    from restore.pipeline import Pipeline
+
+WORD_FEATURES = (
+    "log_change",  # log (1 - the tagger's P(keep))
+    "candidate",  # the first look's probability of the likeliest candidate edit covering the word (0: none)
+    "swap_rate",  # the phrase table's swap rate of the likeliest table n-gram covering it (0: none)
+    "assoc_left",  # association of the word with its left neighbour in clean news: log (count(a b) / expected)
+    "assoc_right",  # ... with its right neighbour
+    "assoc_min",  # the lower of the two: a word that fits neither neighbour
+    "log_freq",  # log unigram frequency of the word (spinners pick common synonyms; names are rare)
+    "capitalised",  # a capitalised word after the first (names are never spun)
+    "density",  # mean tagger P(change) over the sentence's other words (spun sentences have many swaps)
+)
+DOC_FEATURES = (
+    "top_logit",  # mean log-odds of the (up to) three highest sentence scores
+    "mean_logit",  # mean log-odds of all sentence scores
+    "flagged_share",  # share of sentences holding a flagged span
+)
+_ASSOC_CLIP = 12.0
+
+
+@dataclass(frozen=True)
+class DetectSettings:
+    """The fitted numbers: per-word weights by feature name, per-document weights, and the flagging threshold."""
+
+    word_weights: dict[str, float]
+    word_bias: float
+    doc_weights: dict[str, float]
+    doc_bias: float
+    threshold: float  # a word at least this suspicious is flagged (chosen on dev: <= 10 false flags per 1,000
+    # clean sentences)
+
+    @classmethod
+    def from_json(cls, data: dict) -> DetectSettings:
+        """Read the "detect" object of restore.json; a missing feature weight is a ValueError naming it."""
+        for key, names in (("word_weights", WORD_FEATURES), ("doc_weights", DOC_FEATURES)):
+            missing = [n for n in names if n not in data.get(key, {})]
+            if missing:
+                raise ValueError(f'"detect" has no {key} for {", ".join(missing)}')
+        return cls(
+            {n: float(data["word_weights"][n]) for n in WORD_FEATURES},
+            float(data["word_bias"]),
+            {n: float(data["doc_weights"][n]) for n in DOC_FEATURES},
+            float(data["doc_bias"]),
+            float(data["threshold"]),
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "word_weights": self.word_weights,
+            "word_bias": self.word_bias,
+            "doc_weights": self.doc_weights,
+            "doc_bias": self.doc_bias,
+            "threshold": self.threshold,
+        }
+
+
+@dataclass(frozen=True)
+class Span:
+    """Flagged words ``text == input[start:end]``; ``suggestion``: the restorer's wording, or None."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+    suggestion: str | None
+
+
+@dataclass(frozen=True)
+class SentenceScore:
+    start: int
+    end: int
+    score: float  # its most suspicious word's score
+
+
+@dataclass(frozen=True)
+class Report:
+    """How likely a text is machine-spun (``score``, 0-1), per sentence, and the flagged spans."""
+
+    score: float
+    sentences: list[SentenceScore]
+    spans: list[Span]
+
+    @property
+    def flagged(self) -> bool:
+        """Does any span reach the threshold?"""
+        return bool(self.spans)
+
+
+def _assoc(lm: NgramLM, a: str, b: str) -> float:
+    """log of how much more often ``a b`` was seen in clean news than chance predicts (smoothed, clipped)."""
+    seen = lm.count(a, b)
+    expected = (lm.unigrams.get(a, 0) + 1) * (lm.unigrams.get(b, 0) + 1) / lm.total
+    return max(min(math.log((seen + 0.1) / expected), _ASSOC_CLIP), -_ASSOC_CLIP)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _probability(features: Sequence[float], weights: Sequence[float], bias: float) -> float:
+    z = bias + sum(w * f for w, f in zip(weights, features))
+    return 1 / (1 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+def word_features(
+    text: str, tags: Tags, candidates: Sequence[Candidate], look: Look, lm: NgramLM
+) -> tuple[list[tuple[int, int]], list[list[float] | None]]:
+    """The word spans of sentence ``text`` and each word's WORD_FEATURES (None for words without a letter,
+    which are never flagged)."""
+    spans = words(text)
+    keep = tags[2]
+    change = [1 - keep[i] if i < len(keep) else 0.0 for i in range(len(spans))]
+    best = [0.0] * len(spans)
+    rate = [0.0] * len(spans)
+    starts = {s: i for i, (s, _) in enumerate(spans)}
+    rate_index = FEATURES.index("log_edit_rate")
+    for c in candidates:
+        i = starts.get(c.edit.start)
+        if i is None:
+            continue
+        p = look.probability(c)
+        r = math.exp(c.features[rate_index]) if c.features[rate_index] > math.log(1e-6) else 0.0
+        for j in range(i, len(spans)):
+            if spans[j][0] >= c.edit.end:
+                break
+            best[j], rate[j] = max(best[j], p), max(rate[j], r)
+    lowered = ["<s>", *(text[s:e].lower() for s, e in spans), "</s>"]
+    total_change = sum(change)
+    out: list[list[float] | None] = []
+    for i, (s, e) in enumerate(spans):
+        word = text[s:e]
+        if not any(ch.isalpha() for ch in word):
+            out.append(None)
+            continue
+        left, right = _assoc(lm, lowered[i], lowered[i + 1]), _assoc(lm, lowered[i + 1], lowered[i + 2])
+        out.append(
+            [
+                math.log(max(change[i], 1e-6)),
+                best[i],
+                rate[i],
+                left,
+                right,
+                min(left, right),
+                math.log((lm.unigrams.get(lowered[i + 1], 0) + 0.5) / lm.total),
+                float(i > 0 and word[:1].isupper()),
+                (total_change - change[i]) / max(len(spans) - 1, 1),
+            ]
+        )
+    return spans, out
+
+
+def word_scores(features: Sequence[list[float] | None], settings: DetectSettings) -> list[float]:
+    """Each word's suspicion (0 for words without a letter)."""
+    weights = [settings.word_weights[n] for n in WORD_FEATURES]
+    return [0.0 if f is None else _probability(f, weights, settings.word_bias) for f in features]
+
+
+def doc_features(sentence_scores: Sequence[float], threshold: float) -> list[float]:
+    """DOC_FEATURES of a text's sentence scores (all zero for a text without sentences)."""
+    if not sentence_scores:
+        return [0.0] * len(DOC_FEATURES)
+    logits = sorted((_logit(s) for s in sentence_scores), reverse=True)
+    top = logits[:3]
+    return [
+        sum(top) / len(top),
+        sum(logits) / len(logits),
+        sum(s >= threshold for s in sentence_scores) / len(sentence_scores),
+    ]
+
+
+def doc_score(sentence_scores: Sequence[float], settings: DetectSettings) -> float:
+    """How likely a text with these sentence scores is spun (0 for a text without sentences)."""
+    if not sentence_scores:
+        return 0.0
+    weights = [settings.doc_weights[n] for n in DOC_FEATURES]
+    return _probability(doc_features(sentence_scores, settings.threshold), weights, settings.doc_bias)
+
+
+def sentence_spans(
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    scores: Sequence[float],
+    candidates: list[Candidate],
+    look: Look,
+    threshold: float,
+) -> list[Span]:
+    """Runs of words at least ``threshold`` suspicious in sentence ``text``, widened to the restorer's edits that
+    overlap them, with the run's text after those edits as the suggestion (None when it makes none there)."""
+    if max(scores, default=0.0) < threshold:
+        return []
+    edits = look.choose(candidates)
+    ranges: list[list[int]] = []
+    for i, (start, end) in enumerate(spans):
+        if scores[i] < threshold:
+            continue
+        for e in edits:
+            if e.start < end and start < e.end:
+                start, end = min(start, e.start), max(end, e.end)
+        if ranges and (scores[i - 1] >= threshold or start < ranges[-1][1]):  # the run goes on, or an edit joins them
+            ranges[-1][1] = max(ranges[-1][1], end)
+        else:
+            ranges.append([start, end])
+    out = []
+    for start, end in ranges:
+        mine = [Edit(e.start - start, e.end - start, e.before, e.after) for e in edits if start <= e.start < end]
+        score = max(x for (s, e), x in zip(spans, scores) if s < end and start < e)
+        out.append(Span(start, end, text[start:end], score, apply(text[start:end], mine) if mine else None))
+    return out
+
+
+def score_sentences(
+    sentences: Sequence[str], tagged: Sequence[Tags], pipeline: Pipeline, settings: DetectSettings
+) -> list[tuple[float, list[Span]]]:
+    """Each sentence's score and its flagged spans (offsets into the sentence), from the first look's candidates
+    (the second look, when there is one, only rescores them)."""
+    look = pipeline.first
+    candidates = pipeline.reread(sentences, pipeline.propose(sentences, tagged), look)
+    out = []
+    for text, tags, cands in zip(sentences, tagged, candidates):
+        spans, features = word_features(text, tags, cands, look, pipeline.ngrams)
+        scores = word_scores(features, settings)
+        out.append((max(scores, default=0.0), sentence_spans(text, spans, scores, cands, look, settings.threshold)))
+    return out
+
+
+def reports(
+    texts: Sequence[str],
+    located: Sequence[tuple[int, int, int]],
+    scored: Sequence[tuple[float, list[Span]]],
+    settings: DetectSettings,
+) -> list[Report]:
+    """One Report per text from its sentences' scores and spans; ``located``: (text index, start, end) of each
+    scored sentence, in order."""
+    sentences: list[list[SentenceScore]] = [[] for _ in texts]
+    spans: list[list[Span]] = [[] for _ in texts]
+    for (t, start, end), (score, found) in zip(located, scored):
+        sentences[t].append(SentenceScore(start, end, score))
+        spans[t] += [Span(start + x.start, start + x.end, x.text, x.score, x.suggestion) for x in found]
+    return [Report(doc_score([s.score for s in ss], settings), ss, sp) for ss, sp in zip(sentences, spans)]
+
+
+def join(parts: Sequence[tuple[int, Report]], settings: DetectSettings) -> Report:
+    """One Report for a text scored in pieces: (offset of the piece in the text, its report)."""
+    sentences = [SentenceScore(o + s.start, o + s.end, s.score) for o, r in parts for s in r.sentences]
+    spans = [Span(o + x.start, o + x.end, x.text, x.score, x.suggestion) for o, r in parts for x in r.spans]
+    return Report(doc_score([s.score for s in sentences], settings), sentences, spans)

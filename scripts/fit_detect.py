@@ -1,0 +1,151 @@
+"""Fit spin detection (``restore.detect``) on dev pairs and store it in the model folder's restore.json.
+
+    python scripts/fit_detect.py --data data/pairs [--model models/restore-t5-tagger] [--write]
+
+Words of spun dev sentences inside a reference edit are the positives; every other word of them, and every
+word of the dev originals (clean text), the negatives. The per-word logistic model is fitted on half of the
+dev articles; the threshold is the lowest that flags at most TARGET_FLAGS of every 1,000 clean sentences of
+the other half; then the document model is fitted on that half's articles (spun: the article as spun, clean:
+their originals). Only dev data: test and ../shared/data/real are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from train import fit  # scripts/train.py: the logistic fit the looks use
+
+from restore.detect import DOC_FEATURES, WORD_FEATURES, DetectSettings, doc_features, word_features, word_scores
+from restore.edits import diff
+from restore.restorer import SETTINGS_FILE, Restorer, default_model
+from restore.segment import split
+
+TARGET_FLAGS = 8  # per 1,000 clean dev sentences: a margin under the 10 the issue allows on test
+
+
+def featurise(restorer: Restorer, texts: list[str], batch_size: int = 64) -> list[list[tuple[tuple[int, int], list]]]:
+    """Per text: (word span in the text, WORD_FEATURES or None) for every word of its sentences."""
+    pipeline = restorer.pipeline
+    located = [(t, s, e) for t, text in enumerate(texts) for s, e in split(text)]
+    sentences = [texts[t][s:e] for t, s, e in located]
+    tagged = pipeline.tag(sentences, batch_size)
+    candidates = pipeline.reread(sentences, pipeline.propose(sentences, tagged), pipeline.first)
+    out: list[list] = [[] for _ in texts]
+    for (t, s, _), text, tags, cands in zip(located, sentences, tagged, candidates):
+        spans, feats = word_features(text, tags, cands, pipeline.first, pipeline.ngrams)
+        out[t] += [((s + a, s + b), f) for (a, b), f in zip(spans, feats)]
+    return out
+
+
+def half(article: str) -> int:
+    return hashlib.sha256(article.encode()).digest()[0] % 2
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, required=True, help="folder with dev.jsonl")
+    ap.add_argument("--model", type=Path, default=default_model())
+    ap.add_argument("--cache", type=Path, help="keep the dev features here between runs (a .npz file)")
+    ap.add_argument("--write", action="store_true", help="store the fit in the model's restore.json")
+    args = ap.parse_args()
+    restorer = Restorer(args.model)
+    rows = [json.loads(line) for line in (args.data / "dev.jsonl").open(encoding="utf-8")]
+    spun_rows = [r for r in rows if not r.get("clean") and r["spun"] != r["original"]]
+    t0 = time.perf_counter()
+    if args.cache and args.cache.is_file():
+        cached = np.load(args.cache, allow_pickle=True)
+        spun_feats, clean_feats = cached["spun"].tolist(), cached["clean"].tolist()
+    else:
+        spun_feats = featurise(restorer, [r["spun"] for r in spun_rows])
+        clean_feats = featurise(restorer, [r["original"] for r in rows])
+        if args.cache:
+            np.savez(args.cache, spun=np.array(spun_feats, dtype=object), clean=np.array(clean_feats, dtype=object))
+    print(f"features of {len(spun_rows)} spun + {len(rows)} clean dev sentences: {time.perf_counter() - t0:.0f} s")
+
+    def words_of(subset: int) -> tuple[list[list[float]], list[int]]:
+        x, y = [], []
+        for r, feats in zip(spun_rows, spun_feats):
+            if half(r["article"]) != subset:
+                continue
+            gold = diff(r["spun"], r["original"])
+            for (s, e), f in feats:
+                if f is not None:
+                    x.append(f)
+                    y.append(int(any(g.start < e and s < g.end for g in gold)))
+        for r, feats in zip(rows, clean_feats):
+            if half(r["article"]) == subset:
+                x += [f for _, f in feats if f is not None]
+                y += [0] * sum(f is not None for _, f in feats)
+        return x, y
+
+    x, y = words_of(0)
+    weights, bias = fit(x, y)
+    settings = DetectSettings(dict(zip(WORD_FEATURES, weights)), bias, dict.fromkeys(DOC_FEATURES, 0.0), 0.0, 0.5)
+    print(
+        f"word model on {len(y)} words ({sum(y)} spun): "
+        + ", ".join(f"{n} {w:+.3f}" for n, w in zip(WORD_FEATURES, weights))
+    )
+
+    def sentence_score(feats) -> float:
+        return max(word_scores([f for _, f in feats], settings), default=0.0)
+
+    clean_scores = [sentence_score(f) for r, f in zip(rows, clean_feats) if half(r["article"]) == 1]
+    spun_scores = [sentence_score(f) for r, f in zip(spun_rows, spun_feats) if half(r["article"]) == 1]
+    ranked = sorted(clean_scores, reverse=True)
+    allowed = int(TARGET_FLAGS * len(ranked) / 1000)
+    threshold = float(ranked[allowed]) + 1e-6  # flags ranked[:allowed] only
+    flags = 1000 * sum(s >= threshold for s in clean_scores) / len(clean_scores)
+    recall = np.mean([s >= threshold for s in spun_scores])
+    print(
+        f"threshold {threshold:.4f}: {flags:.1f} false flags per 1,000 of {len(clean_scores)} clean sentences, recall"
+        f" {recall:.3f} of {len(spun_scores)} spun (dev half 2), sentence AUC {auc(spun_scores, clean_scores):.4f}"
+    )
+    settings = DetectSettings(settings.word_weights, bias, settings.doc_weights, 0.0, threshold)
+
+    by_article: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        if half(r["article"]) == 1:
+            by_article[r["article"]].append(i)
+    spun_index = {id(r): i for i, r in enumerate(spun_rows)}
+    scores_clean = {i: sentence_score(clean_feats[i]) for ids in by_article.values() for i in ids}
+    dx, dy = [], []
+    for ids in by_article.values():
+        spun = [
+            sentence_score(spun_feats[spun_index[id(rows[i])]]) if id(rows[i]) in spun_index else scores_clean[i]
+            for i in ids
+        ]
+        dx += [doc_features(spun, threshold), doc_features([scores_clean[i] for i in ids], threshold)]
+        dy += [1, 0]
+    doc_weights, doc_bias = fit(dx, dy)
+    settings = DetectSettings(settings.word_weights, bias, dict(zip(DOC_FEATURES, doc_weights)), doc_bias, threshold)
+    p = [1 / (1 + np.exp(-(np.dot(f, doc_weights) + doc_bias))) for f in dx]
+    print(
+        f"document model on {len(dy) // 2} dev documents: "
+        + ", ".join(f"{n} {w:+.3f}" for n, w in zip(DOC_FEATURES, doc_weights))
+        + f"; dev document AUC {auc([a for a, t in zip(p, dy) if t], [a for a, t in zip(p, dy) if not t]):.4f}"
+    )
+    if args.write:
+        path = args.model / SETTINGS_FILE
+        data = json.loads(path.read_text())
+        data["detect"] = settings.to_json()
+        path.write_text(json.dumps(data, indent=1) + "\n")
+        print(f"wrote {path}")
+    else:
+        print(json.dumps({"detect": settings.to_json()}, indent=1))
+
+
+def auc(positives: list[float], negatives: list[float]) -> float:
+    """ROC AUC: the chance a random positive scores above a random negative (ties count half)."""
+    from restore_eval.bench import roc_auc
+
+    return roc_auc(positives, negatives)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+import dataclasses
+import io
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from restore.cli import main
+from restore.detect import Report, SentenceScore, Span, join
+from restore.pipeline import Pipeline
+from restore.restorer import SETTINGS_FILE, Restorer
+from restore.segment import split
+from restore_eval.bench import main as bench_main
+from restore_eval.bench import roc_auc
+from tests.conftest import fake_decide
+
+SPUN = "Washington’s best diplomat.\n\n\tÜnïcödé 😀 — a 12 months in the past…  \n"
+
+
+def test_report_gives_scores_and_spans_with_character_offsets_into_the_input(tiny_restorer):
+    report = tiny_restorer.score(SPUN)
+    assert isinstance(report, Report) and 0 <= report.score <= 1
+    assert [(s.start, s.end) for s in report.sentences] == split(SPUN)
+    assert [(x.text, x.suggestion) for x in report.spans] == [("best", "top"), ("12 months", "year")]
+    for x in report.spans:
+        assert SPUN[x.start : x.end] == x.text and x.score >= tiny_restorer.detect.threshold
+    assert report.flagged and report.score > 0.9
+
+
+def test_a_phrase_the_model_cannot_restore_is_flagged_without_a_suggestion(tiny_restorer):
+    restorer = Restorer(tiny_restorer.path)
+    restorer.detect = dataclasses.replace(restorer.detect, word_bias=5.0)  # every word suspicious
+    restorer.pipeline.first.min_confidence = 1.01  # and no edit the restorer would make
+    report = restorer.score("counterfeit consciousness!")
+    assert [(x.start, x.end, x.text, x.suggestion) for x in report.spans] == [
+        (0, 25, "counterfeit consciousness", None)  # one span for the run; the "!" is never flagged
+    ]
+
+
+def test_a_list_gives_a_list_and_empty_or_whitespace_text_scores_zero(tiny_restorer):
+    texts = [SPUN, "", "  \n\t ", "no change here"]
+    reports = tiny_restorer.score(texts)
+    assert isinstance(reports, list) and len(reports) == 4
+    assert reports[0] == tiny_restorer.score(SPUN)
+    for r in reports[1:3]:
+        assert r.score == 0 and r.spans == [] and r.sentences == []
+    assert tiny_restorer.score([]) == []
+
+
+def test_scores_do_not_depend_on_batch_size(tiny_restorer):
+    texts = [f"Sentence {i} is {'very ' * i}long and the best minister said so in 12 months." for i in range(12)]
+    by_size = {bs: tiny_restorer.score(texts, batch_size=bs) for bs in (1, 5, 32)}
+    spans = {bs: [[(x.start, x.end, x.suggestion) for x in r.spans] for r in rs] for bs, rs in by_size.items()}
+    assert spans[1] == spans[5] == spans[32] and all(spans[1])
+    for bs in (5, 32):
+        assert [r.score for r in by_size[bs]] == pytest.approx([r.score for r in by_size[1]], abs=1e-5)
+
+
+def test_a_model_folder_without_detect_settings_is_a_clear_error(tiny_model, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    settings = json.loads((folder / SETTINGS_FILE).read_text())
+    del settings["detect"]
+    (folder / SETTINGS_FILE).write_text(json.dumps(settings))
+    with pytest.raises(ValueError, match="no detect settings"):
+        Restorer(folder).score("text")
+
+
+def test_join_shifts_pieces_into_the_whole_text(tiny_restorer):
+    a, b = "The best one.\n", "A 12 months ago.\n"
+    whole = join([(0, tiny_restorer.score(a)), (len(a), tiny_restorer.score(b))], tiny_restorer.detect)
+    assert [(x.start, x.end) for x in whole.spans] == [(x.start, x.end) for x in tiny_restorer.score(a + b).spans]
+    assert whole == tiny_restorer.score(a + b)
+
+
+def test_roc_auc_counts_ties_as_half():
+    assert roc_auc([0.9, 0.8], [0.1]) == 1.0
+    assert roc_auc([0.1], [0.9, 0.8]) == 0.0
+    assert roc_auc([0.5, 0.9], [0.5, 0.1]) == pytest.approx(0.875)
+
+
+@pytest.fixture
+def run(tiny_model, monkeypatch, capsys):
+    """The CLI in-process on the tiny model; returns (exit code, stdout, stderr)."""
+    monkeypatch.setattr(Pipeline, "decide", fake_decide)  # restoring is faked; scoring runs the tiny model
+
+    def _run(*args, stdin: str = ""):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
+        code = main([*args, "--model", str(tiny_model), "--no-progress"])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run
+
+
+def test_cli_score_prints_a_line_per_input_and_names_files_it_cannot_read(run, tmp_path):
+    spun, clean, bad = tmp_path / "spun.txt", tmp_path / "clean.txt", tmp_path / "bad.txt"
+    spun.write_text(SPUN)
+    clean.write_text("   \n")
+    bad.write_bytes(b"ok \xff here")
+    code, out, err = run("--score", str(spun), str(tmp_path / "missing.txt"), str(bad), str(clean))
+    assert code == 1
+    lines = out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{spun}: spin score 1.00; 2 flagged spans:")
+    assert '"best" (1.00 -> top)' in lines[0] and 'worst sentence (1.00): "Washington’s best diplomat."' in lines[0]
+    assert lines[1] == f"{clean}: spin score 0.00; no flagged spans"
+    errors = err.strip().splitlines()
+    assert len(errors) == 2 and "missing.txt: no such file" in errors[0] and "bad.txt: not UTF-8" in errors[1]
+
+
+def test_cli_json_lines_carry_the_whole_report(run):
+    code, out, _ = run("--json", stdin=SPUN)
+    assert code == 0
+    (line,) = out.splitlines()
+    report = json.loads(line)
+    assert report["file"] == "<stdin>" and report["flagged"] is True and report["score"] > 0.9
+    assert [(x["start"], x["end"], x["text"], x["suggestion"]) for x in report["spans"]] == [
+        (13, 17, "best", "top"),
+        (SPUN.index("12"), SPUN.index("12") + 9, "12 months", "year"),
+    ]
+    assert all(set(s) == {"start", "end", "score"} for s in report["sentences"]) and report["sentences"]
+
+
+def test_cli_score_refuses_output_options_and_an_existing_html_file(run, tmp_path):
+    assert run("--score", "--diff", stdin="best")[0] == 2
+    assert run("--score", "-o", str(tmp_path / "x.txt"), stdin="best")[0] == 2
+    page = tmp_path / "report.html"
+    page.write_text("keep me")
+    code, out, err = run("--html", str(page), stdin="best")
+    assert code == 2 and out == "" and "report.html: exists (use --force" in err and page.read_text() == "keep me"
+    assert run("--html", str(page), "--force", stdin="best")[0] == 0 and "<mark" in page.read_text()
+
+
+def test_html_report_is_self_contained_and_marks_each_span_with_its_score_and_suggestion(run, tmp_path):
+    page = tmp_path / "report.html"
+    source = tmp_path / "a<b>.txt"
+    source.write_text(SPUN)
+    code, out, _ = run("--html", str(page), str(source))
+    assert code == 0 and out.startswith(str(source))
+    html = page.read_text()
+    assert "<script" not in html and "http" not in html.replace("http-equiv", "")  # no network, no scripts
+    assert 'title="spin score 1.00; suggestion: top"' in html and ">best</mark>" in html
+    assert "a&lt;b&gt;.txt" in html  # names and text are escaped
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (apt-get install chromium; .ci/run installs it)")
+def test_html_report_in_a_real_headless_browser(run, tmp_path):
+    page, shot = tmp_path / "report.html", tmp_path / "shot.png"
+    source = tmp_path / "spun.txt"
+    source.write_text(SPUN)
+    assert run("--html", str(page), str(source))[0] == 0
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    flags += ["--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}"]
+
+    def browse(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [CHROMIUM, *flags, *extra, page.as_uri()], capture_output=True, text=True, timeout=120, check=True
+        )
+
+    dom = browse("--dump-dom").stdout
+    assert dom.count('<mark class="flag"') == 2
+    assert 'title="spin score 1.00; suggestion: top"' in dom and 'title="spin score 1.00; suggestion: year"' in dom
+    assert "likely spun" in dom and "spun.txt" in dom
+    browse(f"--screenshot={shot}", "--window-size=1000,700")
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000  # a rendered page, not an empty canvas
+
+
+def test_bench_detect_reports_the_issue_figures(tiny_model, tmp_path, capsys):
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [
+        {"article": "a", "spun": "The best diplomat spoke.", "original": "The top diplomat spoke."},
+        {"article": "a", "spun": "Prices rose by 3%.", "original": "Prices rose by 3%.", "clean": True},
+        {"article": "b", "spun": "It was a 12 months ago.", "original": "It was a year ago."},
+    ]
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert bench_main(["--detect", "--pairs", str(pairs), "--model", str(tiny_model), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["documents"] == 2 and report["spun_sentences"] == 2 and report["clean_sentences"] == 3
+    assert report["document_auc"] == 1.0 and report["sentence_auc"] == 1.0
+    assert report["false_flags_per_1000_clean"] == 0 and report["span_precision"] == report["span_recall"] == 1.0
+    phrases = tmp_path / "phrases.tsv"
+    phrases.write_text("# spun\toriginal\nbest\ttop\n12 months\tyear\n")
+    assert bench_main(["--detect", "--phrases", str(phrases), "--model", str(tiny_model), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["phrases"] == 2 and report["recall"] == 1.0 and report["precision"] == 1.0
+    with pytest.raises(SystemExit) as e:
+        bench_main(["--detect", "--speed"])
+    assert e.value.code == 2
+
+
+def test_dataclasses_are_plain_values():
+    r = Report(0.5, [SentenceScore(0, 3, 0.5)], [Span(0, 3, "abc", 0.5, None)])
+    assert r == Report(0.5, [SentenceScore(0, 3, 0.5)], [Span(0, 3, "abc", 0.5, None)]) and r.flagged
