@@ -1,0 +1,208 @@
+"""The synonym graph: for any word a spinner may have put in, the words whose thesaurus entries list it.
+
+A spinner replaces an original word by a synonym from that word's entry, whatever the sense. Undoing a swap
+needs the reverse relation: given the spun word, every headword whose entry lists it. ``SynonymGraph`` holds
+that reverse index over the union of the thesaurus families (WordNet, all senses, with its similar-to and
+also-see links; MyThes without antonyms; Moby), keyed by lemma or multi-word term (lowercase; names are left
+out), as two arrays (how many originals each key has, and their ids). ``originals`` looks a spun word up by
+its lemmas and inflects each original like it ("started" -> "began", "begun", ...), so candidates come for
+the word as it is written. No family is named anywhere past the build.
+"""
+
+from __future__ import annotations
+
+import io
+import lzma
+import re
+import zipfile
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+MAX_WORDS = 4  # longest term kept, either side
+_GOOD = re.compile(r"^[a-z][a-z' -]*[a-z]$")
+_MARK = re.compile(r" \(.*\)$")
+
+
+def _usable(term: str) -> bool:
+    return _GOOD.match(term) is not None and term.count(" ") < MAX_WORDS
+
+
+def relations(folder: Path) -> Iterable[tuple[str, str]]:
+    """(headword, synonym) pairs of every family in ``folder`` (the ``../shared/data/lexicon`` files):
+    the synonym may replace the headword in a spinner's output."""
+
+    def rows(name: str) -> Iterable[list[str]]:
+        with lzma.open(folder / f"{name}.tsv.xz", "rt", encoding="utf-8") as f:
+            for line in f:
+                if not line.startswith("#"):
+                    yield line.rstrip("\n").split("\t")
+
+    for cols in rows("wordnet"):
+        for syn in (cols[1].split("|") if cols[1] else []) + (cols[3].split("|") if len(cols) > 3 and cols[3] else []):
+            yield cols[0], syn
+    for cols in rows("mythes"):
+        for syn in cols[1].split("|"):
+            if syn and not syn.endswith("(antonym)"):
+                yield cols[0], _MARK.sub("", syn)
+    for cols in rows("moby"):
+        for syn in cols[1].split("|"):
+            yield cols[0], syn
+
+
+class SynonymGraph:
+    """spun term -> the terms whose thesaurus entries list it (its candidate originals)."""
+
+    def __init__(self, terms: list[str], counts: np.ndarray, originals: np.ndarray, keys: np.ndarray) -> None:
+        """``terms`` in id order; ``keys``: the ids that have originals, ascending; ``counts[k]``: how many
+        originals ``keys[k]`` has; ``originals``: their ids, key after key."""
+        self.terms = terms
+        self.ids = {t: i for i, t in enumerate(terms)}
+        self.keys = keys
+        self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.targets = originals
+        self.originals = lru_cache(maxsize=1 << 16)(self.originals)
+
+    def __len__(self) -> int:
+        """The number of relations."""
+        return len(self.targets)
+
+    @classmethod
+    def build(cls, pairs: Iterable[tuple[str, str]]) -> SynonymGraph:
+        """The reverse index of (headword, synonym) pairs; a pair with a term that is not plain lowercase words
+        (up to MAX_WORDS; names are capitalised) is dropped."""
+        ids: dict[str, int] = {}
+        edges = set()
+        for head, syn in pairs:
+            if head != syn and _usable(head) and _usable(syn):
+                edges.add((ids.setdefault(syn, len(ids)), ids.setdefault(head, len(ids))))
+        terms = sorted(ids)
+        rank = np.empty(len(terms), np.int64)
+        rank[[ids[t] for t in terms]] = np.arange(len(terms))
+        pairs_arr = rank[np.array(sorted(edges), np.int64)]
+        pairs_arr = pairs_arr[np.lexsort((pairs_arr[:, 1], pairs_arr[:, 0]))]
+        keys, counts = np.unique(pairs_arr[:, 0], return_counts=True)
+        return cls(terms, counts, pairs_arr[:, 1].astype(np.uint32), keys)
+
+    def lookup(self, term: str) -> list[str]:
+        """The originals listed for a lowercased lemma or term, as stored (uninflected)."""
+        i = self.ids.get(term)
+        if i is None:
+            return []
+        k = int(self.keys.searchsorted(i))
+        if k == len(self.keys) or self.keys.item(k) != i:
+            return []
+        return [self.terms[j] for j in self.targets[self.starts[k] : self.starts[k + 1]].tolist()]
+
+    def originals(self, word: str) -> tuple[str, ...]:
+        """Candidate originals of a spun word or term as written (lowercase): for each of its readings (lemma and
+        inflection), the terms listing the lemma, inflected the same way; the word's own entry as well."""
+        out: dict[str, None] = {}
+        for lemma, tag in _readings(word):
+            for term in self.lookup(lemma):
+                form = _inflect(term, tag)
+                if form and form != word:
+                    out[form] = None
+        return tuple(out)
+
+    def save(self, path: Path) -> None:
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            terms=np.frombuffer("\n".join(self.terms).encode("utf-8"), np.uint8),
+            keys=self.keys.astype(np.uint32),
+            counts=np.diff(self.starts).astype(np.uint32),
+            originals=self.targets,
+        )
+        path.write_bytes(lzma.compress(buffer.getvalue(), preset=9 | lzma.PRESET_EXTREME))
+
+    @classmethod
+    def load(cls, path: Path) -> SynonymGraph:
+        """Read what ``save`` wrote; anything else is a one-line ValueError naming the file."""
+        try:
+            arrays = np.load(io.BytesIO(lzma.decompress(path.read_bytes())))
+            terms = bytes(arrays["terms"]).decode("utf-8").split("\n")
+            return cls(terms, arrays["counts"], arrays["originals"], arrays["keys"].astype(np.int64))
+        except (OSError, lzma.LZMAError, zipfile.BadZipFile, ValueError, KeyError, EOFError) as e:
+            raise ValueError(f"{path}: not a synonym graph written by SynonymGraph.save ({type(e).__name__})") from None
+
+
+@lru_cache(maxsize=1 << 16)
+def _readings(word: str) -> tuple[tuple[str, str | None], ...]:
+    """(lemma, Penn tag or None for "as is") pairs a spun word can be read as: "started" -> ("start", "VBD"),
+    ("start", "VBN"), ("started", None). A multi-word term is read by its first word (its last for a plural)."""
+    from lemminflect import getAllInflections, getAllLemmas
+
+    parts = word.split(" ")
+    out: dict[tuple[str, str | None], None] = {(word, None): None}
+    for k in {0, len(parts) - 1}:
+        for upos, lemmas in getAllLemmas(parts[k]).items():
+            for lemma in lemmas:
+                for tag, forms in getAllInflections(lemma, upos).items():
+                    if parts[k] in forms and lemma != parts[k] and (k == 0) == (tag != "NNS" or len(parts) == 1):
+                        out[(" ".join([*parts[:k], lemma, *parts[k + 1 :]]), tag)] = None
+    return tuple(out)
+
+
+@lru_cache(maxsize=1 << 18)
+def _inflect(term: str, tag: str | None) -> str | None:
+    """``term`` with its first word inflected as ``tag`` (None: as it is); None when it cannot be."""
+    if tag is None:
+        return term
+    from lemminflect import getInflection
+
+    parts = term.split(" ")
+    k = len(parts) - 1 if tag == "NNS" and "of" not in parts else 0  # "buffer states", "bodies of water"
+    forms = getInflection(parts[k], tag, inflect_oov=False)
+    if not forms:
+        return None
+    return " ".join([*parts[:k], forms[0], *parts[k + 1 :]])
+
+
+def trigram_scores(lm, left: tuple[str, ...], ids: np.ndarray, right: tuple[str, ...]) -> np.ndarray:
+    """``lm.trigram_score(left, w, right)`` for every one-word candidate ``w`` at once, given its id in
+    ``lm``'s vocabulary: the n-gram model's reading of each candidate between the same neighbours."""
+    from restore.phrases import BACKOFF
+
+    size = len(lm.ids)
+    uni = _unigram_counts(lm)
+    w: list[str | None] = [*left, None, *right]  # None: the candidate's slot
+
+    def bigram_index(a, b) -> np.ndarray:
+        """Index of each bigram (a, b) in lm.keys, or -1; a or b is the candidate slot."""
+        ia = ids if a is None else np.int64(lm.ids.get(a, -1))
+        ib = ids if b is None else np.int64(lm.ids.get(b, -1))
+        key = ia * size + ib
+        k = np.minimum(lm.keys.searchsorted(key), len(lm.keys) - 1)
+        return np.where((ia >= 0) & (ib >= 0) & (lm.keys[k] == key), k, -1)
+
+    def bigram_logprob(a, b) -> np.ndarray:
+        k = bigram_index(a, b)
+        ia = ids if a is None else np.int64(lm.ids.get(a, -1))
+        ib = ids if b is None else np.int64(lm.ids.get(b, -1))
+        seen = np.log(lm.counts[np.maximum(k, 0)] / np.maximum(uni[np.maximum(ia, 0)], 1))
+        unseen = np.log(BACKOFF * (np.where(ib >= 0, uni[np.maximum(ib, 0)], 0) + 0.5) / lm.total)
+        return np.where(k >= 0, seen, unseen)
+
+    def trigram_logprob(a, b, c) -> np.ndarray:
+        kab = bigram_index(a, b)
+        ic = ids if c is None else np.int64(lm.ids.get(c, -1))
+        key = kab * size + ic
+        t = np.minimum(lm.trigram_keys.searchsorted(key), len(lm.trigram_keys) - 1)
+        found = (kab >= 0) & (ic >= 0) & (lm.trigram_keys[t] == key)
+        seen = np.log(lm.trigram_counts[t] / lm.counts[np.maximum(kab, 0)])
+        return np.where(found, seen, np.log(BACKOFF) + bigram_logprob(b, c))
+
+    total = np.zeros(len(ids))
+    if len(left) == 1:
+        total += bigram_logprob(w[0], w[1])
+    for j in range(len(w) - 2):
+        total += trigram_logprob(w[j], w[j + 1], w[j + 2])
+    return total
+
+
+@lru_cache(maxsize=4)
+def _unigram_counts(lm) -> np.ndarray:
+    return np.fromiter(lm.unigrams.values(), np.int64, len(lm.unigrams))
