@@ -139,13 +139,14 @@ class OnnxBackend:
         return _split(label.tolist(), best.tolist(), keep.tolist(), firsts)
 
 
-def load_backend(path: Path, engine: str = "auto") -> TorchBackend | OnnxBackend:
-    """``auto``: ONNX Runtime when it is installed and the model has its graph, else torch."""
+def load_backend(path: Path, engine: str = "auto", threads: int = 0) -> TorchBackend | OnnxBackend:
+    """``auto``: ONNX Runtime when it is installed and the model has its graph, else torch. ``threads``: ONNX
+    Runtime's intra-op threads (0: one per core); torch keeps its own setting."""
     if engine not in ("auto", "torch", "onnx"):
         raise ValueError(f"unknown engine {engine!r}; choose auto, onnx or torch")
     if engine != "torch" and (path / ONNX_FILE).is_file():
         try:
-            return OnnxBackend(path)
+            return OnnxBackend(path, threads)
         except ImportError:
             if engine == "onnx":
                 raise

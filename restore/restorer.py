@@ -7,6 +7,7 @@ so paragraph breaks, spacing, quote marks and dashes come back exactly as they w
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,8 +26,8 @@ NGRAMS_FILE = "ngrams.npz.xz"
 
 
 def default_model() -> Path:
-    """The shipped model: next to the package in a checkout or editable install."""
-    return Path(__file__).resolve().parent.parent / "models" / "restore-t5-tagger"
+    """The model folder named by the ``RESTORE_MODEL`` environment variable, else the one shipped in the package."""
+    return Path(os.environ.get("RESTORE_MODEL") or Path(__file__).resolve().parent / "model")
 
 
 class Restorer:
@@ -45,9 +46,10 @@ class Restorer:
         min_confidence: float | None = None,
         engine: str = "auto",
         lm: bool | str | Path = False,
+        threads: int = 0,
     ) -> None:
         """``lm``: True for the second look by SmolLM2 (converted into the cache on first use), or the path of
-        a CTranslate2 language model folder."""
+        a CTranslate2 language model folder. ``threads``: the tagger's CPU threads (0: one per core)."""
         import sentencepiece as spm
 
         from restore.detect import DetectSettings
@@ -73,7 +75,7 @@ class Restorer:
             with safe_open(path / WEIGHTS_FILE, "np"):
                 pass
         with _reading(path):  # config and weights read on their own: what is left is whether they fit each other
-            self.backend = load_backend(path, engine)
+            self.backend = load_backend(path, engine, threads)
         with _reading(path / "spiece.model"):
             self.sp = spm.SentencePieceProcessor(model_file=str(path / "spiece.model"))
         with _reading(path / SETTINGS_FILE):
