@@ -231,5 +231,5 @@ def test_a_wheel_installed_elsewhere_restores_out_of_the_box(tmp_path, shipped):
     assert done.returncode == 0, done.stderr
     assert done.stdout.rstrip("\n") == shipped.restore(sentence) != sentence
     show = "import restore.restorer as r; print(r.default_model())"
-    where = subprocess.run([python, "-c", show], capture_output=True, text=True, env=env).stdout
+    where = subprocess.run([python, "-c", show], capture_output=True, text=True, env=env, cwd=tmp_path).stdout
     assert where.startswith(purelib)
