@@ -22,6 +22,7 @@ from pathlib import Path
 SHARD_ROWS = 10_000
 MAX_CHARS = 200_000  # longer texts are left alone with an error: one row must not hold a worker for hours
 BATCH_ROWS = 256  # rows per model call: the restorer batches their sentences by length
+RAY_BLOCK_ROWS = 4 * BATCH_ROWS  # rows per Ray block: what one actor takes at a time
 JOB_FILE = "job.json"  # the job's arguments (a rerun must match them) and, once done, its summary
 NEW_COLUMNS = ("restored", "edits", "error", "spin_score")
 INSTALL_CORPUS = 'pip install "restore[corpus]"'
@@ -301,6 +302,7 @@ def _run_ray(ds, output, todo, shard_rows, workers, features, settings, bar) -> 
 
     if not ray.is_initialized():
         ray.init(logging_level=logging.ERROR, log_to_driver=False)  # joins RAY_ADDRESS's cluster when set
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # stderr is for the job's progress and errors
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
@@ -308,7 +310,13 @@ def _run_ray(ds, output, todo, shard_rows, workers, features, settings, bar) -> 
     sizes = [min(shard_rows, len(ds) - i * shard_rows) for i in todo]
     if not todo:
         return
-    pieces = ray.data.from_arrow([table.slice(i * shard_rows, n) for i, n in zip(todo, sizes)])
+    # blocks of a few batches, so that every actor gets work however few shards are left
+    blocks = [
+        (i * shard_rows + k, min(RAY_BLOCK_ROWS, n - k))
+        for i, n in zip(todo, sizes)
+        for k in range(0, n, RAY_BLOCK_ROWS)
+    ]
+    pieces = ray.data.from_arrow([table.slice(start, n) for start, n in blocks])
     restored = pieces.map_batches(
         RayRestorer,
         fn_constructor_kwargs={"settings": settings, "features": ds.features},
