@@ -162,7 +162,8 @@ def load_input(path: Path, column: str = "text"):
             # datasets stores the strings of a mixed column that are valid JSON (a quoted sentence, "5") as
             # that JSON, so they would not come back as they were: the column is read again as JSON text
             features = datasets.Features({**ds.features, column: datasets.Value("string")})
-            kwargs = {"files": [str(p) for p in files], "column": column}
+            stamps = [(p.stat().st_size, p.stat().st_mtime_ns) for p in files]  # a changed file is read again
+            kwargs = {"files": [str(p) for p in files], "column": column, "stamps": stamps}
             return datasets.Dataset.from_generator(_json_rows, features=features, gen_kwargs=kwargs), True
     except Exception as e:  # the readers' messages run long: the first line, once
         reason = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
@@ -170,8 +171,9 @@ def load_input(path: Path, column: str = "text"):
     return ds, False
 
 
-def _json_rows(files: list[str], column: str):
-    """The rows of JSON Lines files, ``column`` as JSON text (null when missing or null)."""
+def _json_rows(files: list[str], column: str, stamps: list):
+    """The rows of JSON Lines files, ``column`` as JSON text (null when missing or null); ``stamps`` (the files'
+    sizes and times) only make ``datasets`` cache the result under a new name when a file changes."""
     import bz2
     import gzip
     import lzma
