@@ -227,7 +227,7 @@ def run_job(
         import datasets
         import pyarrow  # noqa: F401
     except ImportError:
-        raise UsageError(f"restore-corpus needs datasets and pyarrow: {INSTALL_CORPUS}") from None
+        raise UsageError(f"datasets and pyarrow are not installed: {INSTALL_CORPUS}") from None
     if engine == "ray":
         try:
             import ray  # noqa: F401

@@ -182,6 +182,12 @@ def test_usage_errors_are_one_line(tmp_path, tiny_model, capsys, monkeypatch):
         assert main(args) == code
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err, err
+    monkeypatch.setitem(sys.modules, "datasets", None)
+    assert main(given) == 2
+    assert (
+        capsys.readouterr().err
+        == 'restore-corpus: error: datasets and pyarrow are not installed: pip install "restore[corpus]"\n'
+    )
     assert not list((tmp_path / "out").glob("part-*"))
 
 
