@@ -248,7 +248,9 @@ def run_job(
     if clash:
         raise UsageError(f"{input}: already has a column {clash[0]!r}, which the output adds")
     model = str(Path(model).resolve()) if model else None
-    _restorer(model, score)  # a bad model folder stops the job here, before any worker starts
+    restorer = _restorer(model, score)  # a bad model folder stops the job here, before any worker starts
+    if score:
+        restorer.score(["A model without detect settings stops here."])  # ValueError: one line, exit 2
     job = {"input": str(input.resolve()), "column": column, "score": score, "rows": len(ds), "shard_rows": shard_rows}
     job |= {"max_chars": max_chars, "model": model}
     output.mkdir(parents=True, exist_ok=True)

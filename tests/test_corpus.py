@@ -201,12 +201,18 @@ def test_score_adds_each_texts_spin_score(tmp_path, shipped):
     assert all(0 <= r["spin_score"] <= 1 for r in out)
 
 
-@pytest.mark.skipif(hasattr(Restorer, "score"), reason="Restorer.score is there")
-def test_score_without_the_detector_is_a_one_line_error(tmp_path, tiny_model, capsys):
+def test_score_with_a_model_that_cannot_score_is_a_one_line_error(tmp_path, tiny_model, capsys):
+    import shutil
+
+    model = shutil.copytree(tiny_model, tmp_path / "model")
+    settings = json.loads((model / "restore.json").read_text())
+    settings.pop("detect", None)
+    (model / "restore.json").write_text(json.dumps(settings))
     write_corpus(tmp_path / "in.jsonl", spun_sentences())
-    assert main([str(tmp_path / "in.jsonl"), str(tmp_path / "out"), "--model", str(tiny_model), "--score"]) == 2
+    assert main([str(tmp_path / "in.jsonl"), str(tmp_path / "out"), "--model", str(model), "--score"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--score needs Restorer.score" in err
+    assert err.count("\n") == 1 and ("--score needs Restorer.score" in err or "no detect settings" in err), err
+    assert not list((tmp_path / "out").glob("part-*"))
 
 
 @pytest.mark.slow
