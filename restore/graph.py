@@ -11,7 +11,6 @@ the word as it is written. No family is named anywhere past the build.
 
 from __future__ import annotations
 
-import io
 import lzma
 import re
 import zipfile
@@ -108,22 +107,24 @@ class SynonymGraph:
         return tuple(out)
 
     def save(self, path: Path) -> None:
-        buffer = io.BytesIO()
-        np.savez(
-            buffer,
-            terms=np.frombuffer("\n".join(self.terms).encode("utf-8"), np.uint8),
+        from restore.phrases import save_arrays, words_array
+
+        save_arrays(
+            path,
+            terms=words_array(self.terms),
             keys=self.keys.astype(np.uint32),
             counts=np.diff(self.starts).astype(np.uint32),
             originals=self.targets,
         )
-        path.write_bytes(lzma.compress(buffer.getvalue(), preset=9 | lzma.PRESET_EXTREME))
 
     @classmethod
     def load(cls, path: Path) -> SynonymGraph:
         """Read what ``save`` wrote; anything else is a one-line ValueError naming the file."""
+        from restore.phrases import array_words, load_arrays
+
         try:
-            arrays = np.load(io.BytesIO(lzma.decompress(path.read_bytes())))
-            terms = bytes(arrays["terms"]).decode("utf-8").split("\n")
+            arrays = load_arrays(path)
+            terms = array_words(arrays["terms"])
             return cls(terms, arrays["counts"], arrays["originals"], arrays["keys"].astype(np.int64))
         except (OSError, lzma.LZMAError, zipfile.BadZipFile, ValueError, KeyError, EOFError) as e:
             raise ValueError(f"{path}: not a synonym graph written by SynonymGraph.save ({type(e).__name__})") from None

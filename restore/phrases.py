@@ -231,10 +231,9 @@ class NgramLM:
 
     def save(self, path: Path) -> None:
         size = len(self.ids)
-        buffer = io.BytesIO()
-        np.savez(
-            buffer,
-            words=np.frombuffer("\n".join(self.unigrams).encode("utf-8"), np.uint8),
+        save_arrays(
+            path,
+            words=words_array(self.unigrams),
             word_counts=np.array(list(self.unigrams.values()), np.uint32),
             follows=np.bincount(self.keys // size, minlength=len(self.ids)).astype(np.uint32),
             seconds=(self.keys % size).astype(np.uint32),
@@ -243,19 +242,39 @@ class NgramLM:
             thirds=(self.trigram_keys % size).astype(np.uint32),
             trigram_counts=self.trigram_counts,
         )
-        path.write_bytes(lzma.compress(buffer.getvalue(), preset=9 | lzma.PRESET_EXTREME))
 
     @classmethod
     def load(cls, path: Path) -> NgramLM:
         """Read what ``save`` wrote; anything else (e.g. an older model's bigram table) is a one-line ValueError."""
         try:
-            arrays = np.load(io.BytesIO(lzma.decompress(path.read_bytes())))
-            words = bytes(arrays["words"]).decode("utf-8").split("\n")
-            unigrams = dict(zip(words, arrays["word_counts"].tolist()))
+            arrays = load_arrays(path)
+            unigrams = dict(zip(array_words(arrays["words"]), arrays["word_counts"].tolist()))
             names = ("follows", "seconds", "counts", "continues", "thirds", "trigram_counts")
             return cls(unigrams, *(arrays[name] for name in names))
         except (lzma.LZMAError, zipfile.BadZipFile, ValueError, KeyError, EOFError) as e:
             raise ValueError(f"{path}: not an n-gram table written by NgramLM.save ({type(e).__name__})") from None
+
+
+def save_arrays(path: Path, **arrays: np.ndarray) -> None:
+    """Write named arrays as one xz-compressed ``.npz``: how the model folder stores counts and relations."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    path.write_bytes(lzma.compress(buffer.getvalue(), preset=9 | lzma.PRESET_EXTREME))
+
+
+def load_arrays(path: Path):
+    """The arrays ``save_arrays`` wrote, by name (a corrupt file raises LZMAError, BadZipFile or ValueError)."""
+    return np.load(io.BytesIO(lzma.decompress(path.read_bytes())))
+
+
+def words_array(words) -> np.ndarray:
+    """Words (none holding a newline) as one array of UTF-8 bytes, for ``save_arrays``."""
+    return np.frombuffer("\n".join(words).encode("utf-8"), np.uint8)
+
+
+def array_words(array: np.ndarray) -> list[str]:
+    """The words ``words_array`` stored, in order."""
+    return bytes(array).decode("utf-8").split("\n")
 
 
 def _find(keys: np.ndarray, key: int) -> int:

@@ -211,3 +211,24 @@ def fake_restorer(tiny_model, monkeypatch):
 
     monkeypatch.setattr(Pipeline, "decide", fake_decide)
     return Restorer(tiny_model)
+
+
+@pytest.fixture
+def run(tiny_model, monkeypatch, capsys):
+    """The CLI in-process on the tiny model, restoring with the fake edits (scoring runs the tiny model);
+    returns (exit code, stdout, stderr)."""
+    import io
+    import sys
+
+    from restore.cli import main
+    from restore.pipeline import Pipeline
+
+    monkeypatch.setattr(Pipeline, "decide", fake_decide)
+
+    def _run(*args, stdin: str = ""):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
+        code = main([*args, "--model", str(tiny_model), "--no-progress"])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run

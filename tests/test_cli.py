@@ -9,20 +9,6 @@ from restore.pipeline import Pipeline
 from tests.conftest import fake_decide
 
 
-@pytest.fixture
-def run(tiny_model, monkeypatch, capsys):
-    """Run the CLI in-process on the tiny model with the fake edits; returns (exit code, stdout, stderr)."""
-    monkeypatch.setattr(Pipeline, "decide", fake_decide)
-
-    def _run(*args, stdin: str = ""):
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-        code = main([*args, "--model", str(tiny_model), "--no-progress"])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
-
-
 def test_stdin_to_stdout(run):
     assert run(stdin="The best one.\n") == (0, "The top one.\n", "")
     assert run("-", stdin="best")[1] == "top"
@@ -79,7 +65,6 @@ def test_bad_model_folder_is_one_line_and_exit_2(tmp_path):
 
 
 def test_an_unreadable_ngram_table_is_one_line_and_exit_2(tiny_model, tmp_path):
-    import io
     import lzma
     import shutil
 

@@ -1,20 +1,15 @@
 import dataclasses
-import io
 import json
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-from restore.cli import main
 from restore.detect import Report, SentenceScore, Span, join
-from restore.pipeline import Pipeline
 from restore.restorer import SETTINGS_FILE, Restorer
 from restore.segment import split
 from restore_eval.bench import main as bench_main
 from restore_eval.bench import roc_auc
-from tests.conftest import fake_decide
 
 SPUN = "Washington’s best diplomat.\n\n\tÜnïcödé 😀 — a 12 months in the past…  \n"
 
@@ -79,20 +74,6 @@ def test_roc_auc_counts_ties_as_half():
     assert roc_auc([0.9, 0.8], [0.1]) == 1.0
     assert roc_auc([0.1], [0.9, 0.8]) == 0.0
     assert roc_auc([0.5, 0.9], [0.5, 0.1]) == pytest.approx(0.875)
-
-
-@pytest.fixture
-def run(tiny_model, monkeypatch, capsys):
-    """The CLI in-process on the tiny model; returns (exit code, stdout, stderr)."""
-    monkeypatch.setattr(Pipeline, "decide", fake_decide)  # restoring is faked; scoring runs the tiny model
-
-    def _run(*args, stdin: str = ""):
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-        code = main([*args, "--model", str(tiny_model), "--no-progress"])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 def test_cli_score_prints_a_line_per_input_and_names_files_it_cannot_read(run, tmp_path):
