@@ -363,8 +363,6 @@ def export(run: Path, out: Path, average: int, data: Path, weights_only: bool = 
     from transformers import T5Config, T5ForTokenClassification
 
     from restore.engine import export_onnx
-    from restore.looks import save_looks
-    from restore.restorer import SETTINGS_FILE
 
     if (run / "model.safetensors").exists() or (run / "model.safetensors.index.json").exists():
         model = T5ForTokenClassification.from_pretrained(run, dtype=torch.float32)
@@ -381,7 +379,18 @@ def export(run: Path, out: Path, average: int, data: Path, weights_only: bool = 
     if weights_only:
         return
     print(f"ONNX graph: {export_onnx(out)}", flush=True)
-    save_looks(out / SETTINGS_FILE, *fit_decider(out, data))
+    write_looks(out, data, fit_decider(out, data))
+
+
+def write_looks(model: Path, data: Path, looks: tuple) -> None:
+    """Write the fitted looks as ``model``'s restore.json. Spin detection reads the first look, so its settings are
+    not carried over: say how to fit them again."""
+    from restore.looks import save_looks
+    from restore.restorer import SETTINGS_FILE
+
+    save_looks(model / SETTINGS_FILE, *looks)
+    print(f"{model / SETTINGS_FILE}: written without spin-detection settings; fit them on the new looks with")
+    print(f"  python scripts/fit_detect.py --data {data} --model {model} --write")
 
 
 # ---- main ---------------------------------------------------------------------------------------
@@ -400,10 +409,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     args = ap.parse_args()
     if args.refit:
-        from restore.looks import save_looks
-        from restore.restorer import SETTINGS_FILE
-
-        save_looks(args.refit / SETTINGS_FILE, *fit_decider(args.refit, args.data, refit=True))
+        write_looks(args.refit, args.data, fit_decider(args.refit, args.data, refit=True))
         return
     if args.export:
         return export(args.run, args.export, args.average, args.data, args.weights_only)
