@@ -15,16 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from restore.edits import diff, words
+from restore.features import _window
 from restore.graph import SynonymGraph, trigram_scores
 from restore.phrases import NgramLM
 from restore.restorer import NGRAMS_FILE, default_model
-
-
-def window(lowered: list[str], i: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The two words before word ``i`` (``<s>`` at a sentence start) and the two after (``</s>``)."""
-    left = tuple(lowered[i - 2 : i]) if i >= 2 else ("<s>", *lowered[:i])
-    right = tuple(lowered[i + 1 : i + 3]) + (("</s>",) if i + 3 > len(lowered) else ())
-    return left, right
 
 
 def scores(lm: NgramLM, graph: SynonymGraph, lowered: list[str], i: int) -> tuple[list[str], np.ndarray, float]:
@@ -32,7 +26,7 @@ def scores(lm: NgramLM, graph: SynonymGraph, lowered: list[str], i: int) -> tupl
     place of it, and the score of the word itself."""
     candidates = [c for c in graph.originals(lowered[i]) if " " not in c and c in lm.ids]
     ids = np.array([lm.ids[c] for c in candidates] + [lm.ids.get(lowered[i], -1)], np.int64)
-    left, right = window(lowered, i)
+    left, right = _window(lowered, i, 1)
     found = trigram_scores(lm, left, ids, right)
     return candidates, found[:-1], float(found[-1])
 
