@@ -26,8 +26,13 @@ NGRAMS_FILE = "ngrams.npz.xz"
 
 
 def default_model() -> Path:
-    """The model folder named by the ``RESTORE_MODEL`` environment variable, else the one shipped in the package."""
-    return Path(os.environ.get("RESTORE_MODEL") or Path(__file__).resolve().parent / "model")
+    """The model folder named by the ``RESTORE_MODEL`` environment variable, else the shipped one: beside the
+    package in a checkout, or installed from a wheel as the ``restore_model`` data folder next to it."""
+    if os.environ.get("RESTORE_MODEL"):
+        return Path(os.environ["RESTORE_MODEL"])
+    root = Path(__file__).resolve().parent.parent
+    checkout = root / "models" / "restore-t5-tagger"
+    return checkout if checkout.is_dir() else root / "restore_model"
 
 
 class Restorer:

@@ -4,7 +4,7 @@
 #   scripts/device_train.sh --pack             # here, once: .device/ (training pairs, xz) and .whl/ (datasets
 #                                              # for the GPU's Python 3.12), both kept out of git
 #   device run: carry [".device", ".whl"], command "bash scripts/device_train.sh 6", timeout_s 560
-#   python scripts/train.py --run <files_at>/model --export restore/model   # here: ONNX + decider
+#   python scripts/train.py --run <files_at>/model --export models/restore-t5-tagger   # here: ONNX + decider
 #
 # On the GPU: warm start from the shipped model, train MINUTES (default 6) with bigger batches, then write
 # the last checkpoints' average in fp16 shards of at most 15 MB and the log to $OUT.
@@ -32,7 +32,7 @@ mkdir -p data/pairs
 xz -dc .device/train.jsonl.xz > data/pairs/train.jsonl
 cp .device/dev.jsonl data/pairs/dev.jsonl
 RUN=/tmp/restore-run
-python3 scripts/train.py --data data/pairs --run "$RUN" --init restore/model --device "$DEVICE" \
+python3 scripts/train.py --data data/pairs --run "$RUN" --init models/restore-t5-tagger --device "$DEVICE" \
   --batch-size 256 --max-hours "$(python3 -c "print($MINUTES / 60)")" 2>&1 | grep -v "examples/s" | tee "$OUT/train.log"
 python3 scripts/train.py --run "$RUN" --export "$OUT/model" --weights-only
 ls -la "$OUT/model"

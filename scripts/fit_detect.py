@@ -1,6 +1,6 @@
 """Fit spin detection (``restore.detect``) on dev pairs and store it in the model folder's restore.json.
 
-    python scripts/fit_detect.py --data data/pairs [--model restore/model] [--write]
+    python scripts/fit_detect.py --data data/pairs [--model models/restore-t5-tagger] [--write]
 
 Words of spun dev sentences inside a reference edit are the positives; every other word of them, and every
 word of the dev originals (clean text), the negatives. The per-word logistic model is fitted on half of the

@@ -3,7 +3,7 @@ REPLACE by a phrase from a vocabulary learned from the training pairs (LaserTagg
 
     python scripts/train.py --data data/pairs --run ~/.cache/restore/runs/t5-tagger   # resumes if the run exists
     nohup python scripts/train.py ... > train.log 2>&1 &                               # in the background
-    python scripts/train.py --run ~/.cache/restore/runs/t5-tagger --export restore/model
+    python scripts/train.py --run ~/.cache/restore/runs/t5-tagger --export models/restore-t5-tagger
 
 Everything is in this file (nanoGPT style): config on top, a SentencePiece tokenizer (trained on the
 first run, or taken with the weights that fit from ``--init MODEL``), the phrase vocabulary, length-bucketed
