@@ -35,6 +35,9 @@ WORD_FEATURES = (
     "log_freq",  # log unigram frequency of the word (spinners pick common synonyms; names are rare)
     "capitalised",  # a capitalised word after the first (names are never spun)
     "density",  # mean tagger P(change) over the sentence's other words (spun sentences have many swaps)
+    "spun_logit",  # log-odds of the spun-word head (trained on text spun by every thesaurus family)
+    "spun_density",  # mean P(spun) over the sentence's other words
+    "best_gain",  # how much better the n-gram model reads the best candidate replacing the word (0: none better)
 )
 DOC_FEATURES = (
     "top_logit",  # mean log-odds of the (up to) three highest sentence scores
@@ -135,12 +138,14 @@ def word_features(
     """The word spans of sentence ``text`` and each word's WORD_FEATURES (None for words without a letter,
     which are never flagged)."""
     spans = words(text)
-    keep = tags[2]
+    keep, spun = tags[2], tags[3]
     change = [1 - keep[i] if i < len(keep) else 0.0 for i in range(len(spans))]
+    spun = [spun[i] if i < len(spun) else 0.0 for i in range(len(spans))]
     best = [0.0] * len(spans)
     rate = [0.0] * len(spans)
+    gain = [0.0] * len(spans)
     starts = {s: i for i, (s, _) in enumerate(spans)}
-    rate_index = FEATURES.index("log_edit_rate")
+    rate_index, gain_index = FEATURES.index("log_edit_rate"), FEATURES.index("trigram_gain")
     for c in candidates:
         i = starts.get(c.edit.start)
         if i is None:
@@ -150,9 +155,9 @@ def word_features(
         for j in range(i, len(spans)):
             if spans[j][0] >= c.edit.end:
                 break
-            best[j], rate[j] = max(best[j], p), max(rate[j], r)
+            best[j], rate[j], gain[j] = max(best[j], p), max(rate[j], r), max(gain[j], c.features[gain_index])
     lowered = ["<s>", *(text[s:e].lower() for s, e in spans), "</s>"]
-    total_change = sum(change)
+    total_change, total_spun, others = sum(change), sum(spun), max(len(spans) - 1, 1)
     out: list[list[float] | None] = []
     for i, (s, e) in enumerate(spans):
         word = text[s:e]
@@ -170,7 +175,10 @@ def word_features(
                 min(left, right),
                 math.log((lm.unigrams.get(lowered[i + 1], 0) + 0.5) / lm.total),
                 float(i > 0 and word[:1].isupper()),
-                (total_change - change[i]) / max(len(spans) - 1, 1),
+                (total_change - change[i]) / others,
+                _logit(spun[i]),
+                (total_spun - spun[i]) / others,
+                gain[i],
             ]
         )
     return spans, out

@@ -3,7 +3,9 @@ length-sorted batches (``tag_sentences``). What becomes of them is ``restore.pip
 
 The model is a T5 encoder with a token-classification head (``T5ForTokenClassification``): one pass
 tags every word ``KEEP``, ``DELETE`` or ``REPLACE by phrase k`` (see ``restore.tags``); the head runs on
-each word's first token only.
+each word's first token only. A second, small head (``SpunHead``, ``spun.safetensors``) reads the same
+encoding and says how likely the word is a thesaurus swap by any spinner: it was trained on text spun from
+every thesaurus family in several styles, where the label head knows only the swaps of our own spinner.
 
 Two backends run the same weights in fp32: ``TorchBackend`` (transformers: the reference) and
 ``OnnxBackend`` (ONNX Runtime: the graph in ``tagger.onnx``, made by ``export_onnx``, with its weights read
@@ -23,10 +25,40 @@ from restore.tags import encode
 MAX_TOKENS = 256  # words past this many tokens of one piece are kept as they are
 ONNX_FILE = "tagger.onnx"  # the graph alone (~0.2 MB); its weights are model.safetensors'
 WEIGHTS_FILE = "model.safetensors"
+HEAD_FILE = "spun.safetensors"  # SpunHead's weights
 GRAPH_PREFIX = "model."  # _tagger holds the model as .model, so the graph names a weight model.<parameter>
 SUPPLIED = "supplied-at-load-from-" + WEIGHTS_FILE  # the graph's weights' "file": absent, so one not supplied fails
 
-Tags = tuple[list[int], list[float], list[float]]  # per word: likeliest label but KEEP, its probability, P(KEEP)
+Tags = tuple[list[int], list[float], list[float], list[float]]  # per word: likeliest label but KEEP, its
+# probability, P(KEEP), P(spun) by the SpunHead
+
+
+class SpunHead:
+    """P(a word is a thesaurus swap) from the encoder's reading of its first token: a two-layer perceptron in
+    numpy (``w1`` d x h, ``b1``, ``w2`` h, ``b2``), trained by scripts/train_spun_head.py."""
+
+    def __init__(self, weights: dict) -> None:
+        self.w1, self.b1, self.w2, self.b2 = (weights[k].astype("float64") for k in ("w1", "b1", "w2", "b2"))
+
+    @classmethod
+    def load(cls, path: Path) -> SpunHead:
+        """Read ``path``; an unreadable file or a missing weight is a one-line ValueError naming it."""
+        from safetensors.numpy import load_file
+
+        try:
+            return cls(load_file(path))
+        except FileNotFoundError:
+            raise
+        except Exception as e:
+            raise ValueError(f"{path}: not a spun-word head ({type(e).__name__}: {str(e)[:200]})") from None
+
+    def __call__(self, hidden) -> list[float]:
+        """P(spun) for each row of ``hidden`` (words x d). Computed in float64 and rounded to float32, so that a
+        word's value does not depend on how many rows BLAS multiplies with it (its blocking changes the rounding)."""
+        import numpy as np
+
+        z = (np.maximum(hidden.astype(np.float64) @ self.w1 + self.b1, 0) @ self.w2 + self.b2).astype(np.float32)
+        return (1 / (1 + np.exp(-np.clip(z.astype(np.float64), -50, 50)))).tolist()
 
 
 def _phrases(id2label: dict) -> list[str]:
@@ -46,17 +78,19 @@ def _inputs(batch: list[list[int]], firsts: list[list[int]]):
     return ids, (ids != 0).astype(np.int64), rows, cols
 
 
-def _split(labels: list[int], probs: list[float], keep: list[float], firsts: list[list[int]]) -> list[Tags]:
+def _split(
+    labels: list[int], probs: list[float], keep: list[float], spun: list[float], firsts: list[list[int]]
+) -> list[Tags]:
     out, k = [], 0
     for f in firsts:
-        out.append((labels[k : k + len(f)], probs[k : k + len(f)], keep[k : k + len(f)]))
+        out.append((labels[k : k + len(f)], probs[k : k + len(f)], keep[k : k + len(f)], spun[k : k + len(f)]))
         k += len(f)
     return out
 
 
 def _tagger(model):
     """The model as one graph: ids, mask, first-token positions -> per word, the likeliest label other
-    than KEEP, its probability, and the probability of KEEP."""
+    than KEEP, its probability, the probability of KEEP, and the encoding the SpunHead reads."""
     import torch
 
     class Tagger(torch.nn.Module):
@@ -66,12 +100,13 @@ def _tagger(model):
 
         def forward(self, input_ids, attention_mask, rows, cols):
             hidden = self.model.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            probs = self.model.classifier(hidden[rows, cols][None])[0].float().softmax(-1)  # 3-D: MatMul in ONNX
+            firsts = hidden[rows, cols]
+            probs = self.model.classifier(firsts[None])[0].float().softmax(-1)  # 3-D: MatMul in ONNX
             top, label = probs.topk(2, -1)  # one TopK op: cheaper than slicing off KEEP for an ArgMax
             first_is_keep = label[:, 0] == 0  # then the likeliest change is the runner-up
             change = torch.where(first_is_keep, label[:, 1], label[:, 0])
             best = torch.where(first_is_keep, top[:, 1], top[:, 0])
-            return change, best, probs[:, 0]  # the likeliest change, whether or not KEEP beats it
+            return change, best, probs[:, 0], firsts.float()  # the likeliest change, whether or not KEEP beats it
 
     return Tagger().eval()
 
@@ -81,9 +116,11 @@ class TorchBackend:
 
     name = "torch"
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, head: SpunHead | None) -> None:
+        """``head`` None (a tagger still in training has none): every word P(spun) 0."""
         self.phrases = _phrases(model.config.id2label)
         self.tagger = _tagger(model)
+        self.head = head
 
     @classmethod
     def load(cls, path: Path) -> TorchBackend:
@@ -92,15 +129,17 @@ class TorchBackend:
         from transformers.utils import logging
 
         logging.disable_progress_bar()  # the CLI's stderr is for its own progress and errors
-        return cls(T5ForTokenClassification.from_pretrained(path, dtype=torch.float32).eval())
+        model = T5ForTokenClassification.from_pretrained(path, dtype=torch.float32).eval()
+        return cls(model, SpunHead.load(path / HEAD_FILE))
 
     def tag(self, batch: list[list[int]], firsts: list[list[int]]) -> list[Tags]:
         import torch
 
         device = self.tagger.model.device  # CPU here; a GPU when scripts/train.py scores dev there
         with torch.inference_mode():
-            label, best, keep = self.tagger(*(torch.from_numpy(a).to(device) for a in _inputs(batch, firsts)))
-        return _split(label.tolist(), best.tolist(), keep.tolist(), firsts)
+            label, best, keep, hidden = self.tagger(*(torch.from_numpy(a).to(device) for a in _inputs(batch, firsts)))
+        spun = self.head(hidden.cpu().numpy()) if self.head else [0.0] * len(keep)
+        return _split(label.tolist(), best.tolist(), keep.tolist(), spun, firsts)
 
 
 class OnnxBackend:
@@ -131,12 +170,13 @@ class OnnxBackend:
             raise ValueError(f"{path / ONNX_FILE}: cannot run it on {WEIGHTS_FILE}: {reason}") from None
         id2label = json.loads((path / "config.json").read_text(encoding="utf-8"))["id2label"]
         self.phrases = _phrases({int(k): v for k, v in id2label.items()})  # no transformers: it imports torch
+        self.head = SpunHead.load(path / HEAD_FILE)
 
     def tag(self, batch: list[list[int]], firsts: list[list[int]]) -> list[Tags]:
         ids, mask, rows, cols = _inputs(batch, firsts)
         feed = {"input_ids": ids, "attention_mask": mask, "rows": rows, "cols": cols}
-        label, best, keep = self.session.run(None, feed)
-        return _split(label.tolist(), best.tolist(), keep.tolist(), firsts)
+        label, best, keep, hidden = self.session.run(None, feed)
+        return _split(label.tolist(), best.tolist(), keep.tolist(), self.head(hidden), firsts)
 
 
 def load_backend(path: Path, engine: str = "auto", threads: int = 0) -> TorchBackend | OnnxBackend:
@@ -177,7 +217,7 @@ def export_onnx(path: Path) -> Path:
             tuple(torch.from_numpy(a) for a in example),
             str(Path(tmp) / ONNX_FILE),
             input_names=["input_ids", "attention_mask", "rows", "cols"],
-            output_names=["label", "prob", "keep"],
+            output_names=["label", "prob", "keep", "hidden"],
             dynamic_axes={
                 "input_ids": {0: "batch", 1: "tokens"},
                 "attention_mask": {0: "batch", 1: "tokens"},
@@ -210,7 +250,7 @@ def tag_sentences(
 ) -> list[Tags]:
     """The model's proposal for each word of each sentence, in length-sorted batches."""
     encoded = encode(sp, sentences, MAX_TOKENS)
-    out: list[Tags] = [([], [], []) for _ in sentences]
+    out: list[Tags] = [([], [], [], []) for _ in sentences]
     todo = [i for i, (_, firsts) in enumerate(encoded) if firsts]
     if progress and len(todo) < len(sentences):
         progress(len(sentences) - len(todo))

@@ -23,6 +23,7 @@ from restore.phrases import MAX_N, NgramLM, PhraseTable
 from restore.tags import decode
 
 if TYPE_CHECKING:
+    from restore.graph import SynonymGraph
     from restore.lm import ContextLM
     from restore.looks import Look
 
@@ -39,9 +40,14 @@ FEATURES = (
     "from_tagger",  # the tagger proposed exactly this replacement ...
     "tagger_prob",  # ... with this probability
     "log_density",  # log of how spun the rest of the sentence looks: the mean over its other words of the
-    # tagger's P(change) or the table's swap rate there, whichever is higher (clean text has few such words)
+    # tagger's P(change), the spun-word head's P(spun) or the table's swap rate there, whichever is highest
     "trigram_gain",  # trigram log-probability of the replacement and the two words after it, given the two
     # before, minus the same for the spun words (on dev: +1 BLEU at the same clean damage over the bigrams alone)
+    "in_graph",  # the synonym graph lists the spun words as a synonym of the replacement (any thesaurus family)
+    "graph_margin",  # trigram score of a one-word replacement minus that of the best other original the graph
+    # offers for the word (its lead over the runner-up when it is the best; 0 when the graph offers none)
+    "log_rivals",  # log (1 + the number of one-word originals the graph offers for the word)
+    "log_spun",  # log P(spun) of the first word by the spun-word head (trained on every family, ``restore.engine``)
 )
 CONTEXT_FEATURES = ("context_gain", "left_gain", "right_gain", "trigram_gain")  # read again by ``reread``
 SECOND_LOOK_FEATURES = (  # what ``relook`` gives the second look
@@ -52,6 +58,8 @@ SECOND_LOOK_FEATURES = (  # what ``relook`` gives the second look
 SECOND_LOOK_FLOOR = 0.05  # candidates the first look finds less likely are not read again by the language model
 # (on dev: 1 of 2,500 applied edits came from below it, and it halves the language model's work against 0.02)
 TAGGER_FLOOR = 0.2  # the tagger's own proposals below this are not candidates
+GRAPH_FLOOR = 0.1  # words at least this likely spun (the spun-word head or the tagger) get the graph's originals
+GRAPH_TOP = 2  # ... the ones the n-gram model reads best in place of the word
 MIN_EDIT_RATE = 0.003  # table n-grams swapped less often than this are not candidates: on dev they were
 # 60% of all candidates and 1 of 3,900 applied edits, so skipping them makes deciding ~2x faster
 
@@ -82,9 +90,11 @@ def propose(
     phrases: Sequence[str],
     table: PhraseTable,
     lm: NgramLM,
+    graph: SynonymGraph | None = None,
 ) -> list[Candidate]:
-    """The candidate edits of one sentence with their features (order of FEATURES)."""
-    labels, probs, keep = tags
+    """The candidate edits of one sentence with their features (order of FEATURES); ``graph`` adds the
+    originals its thesauri list for the words the tagger suspects, and says which candidates it relates."""
+    labels, probs, keep, spun = tags
     spans = words(text)
     n = min(len(spans), len(keep))
     tagger = {(e.start, e.end, e.after): e.score for e in decode(text, labels, probs, phrases, TAGGER_FLOOR)}
@@ -105,12 +115,23 @@ def propose(
             i = starts[start]
             k = sum(1 for _, e in spans[i:] if e <= end)
             found[(start, end, after)] = [i, k, 0.0, 0]
-    looks_spun = [1 - keep[j] if j < len(keep) else 0.0 for j in range(len(spans))]
+    lowered = [text[s:e].lower() for s, e in spans]
+    readings: dict[int, dict[str, float]] = {}  # word -> its graph originals' trigram scores in place of it
+    if graph is not None:
+        for i in range(n):
+            if max(spun[i], 1 - keep[i]) < GRAPH_FLOOR:
+                continue
+            readings[i] = _graph_reading(text, spans, lowered, i, graph, lm)
+            for after in sorted(readings[i], key=readings[i].__getitem__, reverse=True)[:GRAPH_TOP]:
+                found.setdefault((spans[i][0], spans[i][1], after), [i, 1, 0.0, 0])
+        for i, k, _, _ in found.values():
+            if k == 1 and i not in readings:
+                readings[i] = _graph_reading(text, spans, lowered, i, graph, lm)
+    looks_spun = [max(1 - keep[j], spun[j]) if j < len(keep) else 0.0 for j in range(len(spans))]
     for i, _, rate, _ in found.values():
         looks_spun[i] = max(looks_spun[i], rate)
     total = sum(looks_spun)
     out = []
-    lowered = [text[s:e].lower() for s, e in spans]
     spun_side: dict = {}  # the spun words' scores, shared by up to 3 replacements
     for (start, end, after), (i, k, rate, count) in found.items():
         before = text[start:end]
@@ -118,6 +139,7 @@ def propose(
             continue
         gain, left_gain, right_gain, trigram_gain = _context(lm, *_window(lowered, i, k), before, after, spun_side)
         p_keep = keep[i] if i < len(keep) else 1.0
+        reading = readings.get(i, {}) if k == 1 else {}
         t = tagger.get((start, end, after))
         features = [
             gain,
@@ -133,9 +155,41 @@ def propose(
             t or 0.0,
             math.log(0.01 + (total - looks_spun[i]) / len(spans)),
             trigram_gain,
+            float(graph is not None and after.lower() in graph.originals(before.lower())),
+            _margin(reading, after.lower()),
+            math.log(1 + len(reading)),
+            _log(spun[i] if i < len(spun) else 0.0),
         ]
         out.append(Candidate(Edit(start, end, before, recase(before, after, sentence_start=i == 0)), features))
     return out
+
+
+def _graph_reading(
+    text: str, spans: Sequence[tuple[int, int]], lowered: Sequence[str], i: int, graph: SynonymGraph, lm: NgramLM
+) -> dict[str, float]:
+    """The one-word originals ``graph`` offers for word ``i`` that the n-gram model knows, each with its trigram
+    score in the word's place; none for a word without a letter, inside a number or capitalised mid-sentence
+    (a name)."""
+    import numpy as np
+
+    from restore.graph import trigram_scores
+
+    word = text[spans[i][0] : spans[i][1]]
+    if not any(ch.isalpha() for ch in word) or (i > 0 and word[:1].isupper()) or _in_number(text, *spans[i]):
+        return {}
+    originals = [c for c in graph.originals(lowered[i]) if " " not in c and c in lm.ids]
+    if not originals:
+        return {}
+    left2, right2 = _window(lowered, i, 1)
+    scores = trigram_scores(lm, left2, np.array([lm.ids[c] for c in originals], np.int64), right2)
+    return dict(zip(originals, scores.tolist()))
+
+
+def _margin(reading: dict[str, float], after: str) -> float:
+    """``after``'s score minus the best other original's (0 when the graph offers no rival or not ``after``)."""
+    if after not in reading or len(reading) < 2:
+        return 0.0
+    return reading[after] - max(v for k, v in reading.items() if k != after)
 
 
 def _window(lowered: Sequence[str], i: int, k: int) -> tuple[tuple[str, ...], tuple[str, ...]]:

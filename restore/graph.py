@@ -130,18 +130,43 @@ class SynonymGraph:
             raise ValueError(f"{path}: not a synonym graph written by SynonymGraph.save ({type(e).__name__})") from None
 
 
+def _lemminflect():
+    """The lemminflect module, imported without spaCy: when spaCy is installed, lemminflect's package imports it
+    (3 s, and torch with it) only to offer spaCy extensions, which restore does not use."""
+    import importlib.abc
+    import sys
+
+    if "lemminflect" in sys.modules or "spacy" in sys.modules:
+        import lemminflect
+
+        return lemminflect
+
+    class NoSpacy(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "spacy":
+                raise ImportError("not needed by restore.graph")
+            return None
+
+    blocker = NoSpacy()
+    sys.meta_path.insert(0, blocker)
+    try:
+        import lemminflect
+    finally:
+        sys.meta_path.remove(blocker)
+    return lemminflect
+
+
 @lru_cache(maxsize=1 << 16)
 def _readings(word: str) -> tuple[tuple[str, str | None], ...]:
     """(lemma, Penn tag or None for "as is") pairs a spun word can be read as: "started" -> ("start", "VBD"),
     ("start", "VBN"), ("started", None). A multi-word term is read by its first word (its last for a plural)."""
-    from lemminflect import getAllInflections, getAllLemmas
-
+    lemminflect = _lemminflect()
     parts = word.split(" ")
     out: dict[tuple[str, str | None], None] = {(word, None): None}
     for k in {0, len(parts) - 1}:
-        for upos, lemmas in getAllLemmas(parts[k]).items():
+        for upos, lemmas in lemminflect.getAllLemmas(parts[k]).items():
             for lemma in lemmas:
-                for tag, forms in getAllInflections(lemma, upos).items():
+                for tag, forms in lemminflect.getAllInflections(lemma, upos).items():
                     if parts[k] in forms and lemma != parts[k] and (k == 0) == (tag != "NNS" or len(parts) == 1):
                         out[(" ".join([*parts[:k], lemma, *parts[k + 1 :]]), tag)] = None
     return tuple(out)
@@ -152,11 +177,9 @@ def _inflect(term: str, tag: str | None) -> str | None:
     """``term`` with its first word inflected as ``tag`` (None: as it is); None when it cannot be."""
     if tag is None:
         return term
-    from lemminflect import getInflection
-
     parts = term.split(" ")
     k = len(parts) - 1 if tag == "NNS" and "of" not in parts else 0  # "buffer states", "bodies of water"
-    forms = getInflection(parts[k], tag, inflect_oov=False)
+    forms = _lemminflect().getInflection(parts[k], tag, inflect_oov=False)
     if not forms:
         return None
     return " ".join([*parts[:k], forms[0], *parts[k + 1 :]])

@@ -25,6 +25,7 @@ from restore.segment import split
 
 if TYPE_CHECKING:
     from restore.engine import OnnxBackend, Tags, TorchBackend
+    from restore.graph import SynonymGraph
     from restore.lm import ContextLM
     from restore.phrases import NgramLM, PhraseTable
 
@@ -51,6 +52,7 @@ class Pipeline:
     table: PhraseTable
     ngrams: NgramLM
     lm: ContextLM | None = None
+    graph: SynonymGraph | None = None
     first: Look | None = None
     second: Look | None = None
 
@@ -118,7 +120,7 @@ class Pipeline:
     def propose(self, sentences: Sequence[str], tagged: Sequence[Tags]) -> list[list[Candidate]]:
         """Step 3: each sentence's candidates with FEATURES."""
         phrases = self.backend.phrases
-        return [propose(s, tags, phrases, self.table, self.ngrams) for s, tags in zip(sentences, tagged)]
+        return [propose(s, tags, phrases, self.table, self.ngrams, self.graph) for s, tags in zip(sentences, tagged)]
 
     def reread(
         self, sentences: Sequence[str], candidates: Sequence[list[Candidate]], first: Look

@@ -23,6 +23,7 @@ SETTINGS_FILE = "restore.json"  # in the model folder: the looks' weights by fea
 # and spin detection's under "detect" (``restore.detect.DetectSettings``)
 PHRASES_FILE = "phrases.tsv.xz"
 NGRAMS_FILE = "ngrams.npz.xz"
+GRAPH_FILE = "graph.npz.xz"  # the synonym graph (``restore.graph``), made by scripts/build_graph.py
 
 
 def default_model() -> Path:
@@ -60,12 +61,13 @@ class Restorer:
         from restore.detect import DetectSettings
         from restore.engine import WEIGHTS_FILE, load_backend
         from restore.features import FEATURES, SECOND_LOOK_FEATURES
+        from restore.graph import SynonymGraph
         from restore.looks import load_looks
         from restore.phrases import NgramLM, PhraseTable
         from restore.pipeline import Pipeline
 
         path = Path(model) if model is not None else default_model()
-        needed = ["config.json", WEIGHTS_FILE, "spiece.model", SETTINGS_FILE, PHRASES_FILE, NGRAMS_FILE]
+        needed = ["config.json", WEIGHTS_FILE, "spiece.model", SETTINGS_FILE, PHRASES_FILE, NGRAMS_FILE, GRAPH_FILE]
         missing = [name for name in needed if not (path / name).is_file()]
         if missing:
             raise FileNotFoundError(f"{path}: not a restore model folder (missing {', '.join(missing)})")
@@ -96,7 +98,10 @@ class Restorer:
             phrases = PhraseTable.load(path / PHRASES_FILE)
         with _reading(path / NGRAMS_FILE):
             ngrams = NgramLM.load(path / NGRAMS_FILE)
-        self.pipeline = Pipeline(self.backend, self.sp, phrases, ngrams, first=first, second=second, lm=context_lm)
+        graph = SynonymGraph.load(path / GRAPH_FILE)  # its own errors name the file
+        self.pipeline = Pipeline(
+            self.backend, self.sp, phrases, ngrams, lm=context_lm, graph=graph, first=first, second=second
+        )
         self.min_confidence = min_confidence if min_confidence is not None else self.pipeline.final.min_confidence
         self.batch_size = batch_size
 

@@ -2,12 +2,14 @@
 leave-one-family-out protocol (fit on two families, measure on the third) and of the all-family model.
 
     python scripts/build_lofo.py --pairs data/pairs          # after build_data.py; ~10 min on 2 cores
+    python scripts/build_lofo.py --pairs data/pairs --splits train   # the spun-word head's training data
 
-Reads ``dev.jsonl`` and ``test.jsonl`` of ``--pairs`` (their originals only) and writes, per split and family,
+Reads ``dev.jsonl`` and ``test.jsonl`` (or the ``--splits`` named) of ``--pairs`` (their originals only) and writes,
+per split and family,
 ``lofo_{split}_{family}.jsonl``: every sentence spun by that family alone, each in one style drawn by a hash of the
 sentence: a dictionary of the first-listed synonym (``first``), of 4 synonyms per word and part of speech as real
 spinners keep (``few``), or of up to 30 (``broad``, sense-blind across the whole entry), at a rate drawn from
-RATES; a third of the test rows and a tenth of dev stay clean (``"clean": true``), as in ``build_data.py``.
+RATES; a third of the test rows and a tenth of dev and train stay clean (``"clean": true``), as in ``build_data.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from restore.spinner import Spinner
 STYLES = {"first": 1, "few": 4, "broad": 30}  # synonyms kept per word and part of speech
 RATES = (0.1, 0.2, 0.3, 0.45, 0.6, 0.7)
 SEED = 29
-CLEAN = {"dev": 0.1, "test": 1 / 3}
+CLEAN = {"train": 0.1, "dev": 0.1, "test": 1 / 3}
 
 _spinners: dict = {}
 
@@ -78,15 +80,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", type=Path, default=Path("data/pairs"))
     ap.add_argument("--families", nargs="+", default=list(FAMILIES))
+    ap.add_argument("--splits", nargs="+", choices=list(CLEAN), default=["dev", "test"])
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     rows = []
-    for split in ("dev", "test"):
+    for split in args.splits:
         with (args.pairs / f"{split}.jsonl").open(encoding="utf-8") as f:
             rows += [{"split": split, **json.loads(line)} for line in f]
     for family in args.families:
         spun = spin_family(family, rows, args.workers)
-        for split in ("dev", "test"):
+        for split in args.splits:
             write(args.pairs / f"lofo_{split}_{family}.jsonl", [s for s, r in zip(spun, rows) if r["split"] == split])
 
 

@@ -22,7 +22,7 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -60,6 +60,10 @@ SEED = 0
 # test damage ran 0.07 points above dev's (0.47 -> 0.54%), and with every bigram counted the first look's dev
 # 0.49% came out 0.49% on test, with no room left: both keep a margin
 MAX_CLEAN_DAMAGE = 0.0043
+# the looks are fitted on our spinner's dev pairs and on dev spun by each thesaurus family alone in several styles
+# (scripts/build_lofo.py), the first DEV_ROWS of each
+DEV_FILES = ("dev.jsonl", "lofo_dev_wordnet.jsonl", "lofo_dev_mythes.jsonl", "lofo_dev_moby.jsonl")
+DEV_ROWS = 3000
 
 
 # ---- tokenizer and phrase vocabulary ------------------------------------------------------------
@@ -175,9 +179,9 @@ def dev_scores(model, sp, dev_rows: list[dict], dev_pairs: list) -> dict[str, fl
         changed += int((gold != KEEP).sum())
         right += int(((logits.argmax(-1) == gold) & (gold != KEEP)).sum())
     spun = [r["spun"] for r in dev_rows]
-    backend = TorchBackend(model)
+    backend = TorchBackend(model, None)
     tagged = tag_sentences(backend, sp, spun, BATCH_SIZE)
-    hyp = [apply(s, decode(s, labels, probs, backend.phrases, 0.5)) for s, (labels, probs, _) in zip(spun, tagged)]
+    hyp = [apply(s, decode(s, labels, probs, backend.phrases, 0.5)) for s, (labels, probs, *_) in zip(spun, tagged)]
     refs = [[r["original"] for r in dev_rows]]
     model.train()
     return {
@@ -291,19 +295,24 @@ def fit_look(features: tuple[str, ...], half: int, dev: list[dict], cands: list,
     return Look(features, weights, bias, best)
 
 
-def fit_decider(out: Path, data: Path, refit: bool = False) -> tuple[Look, Look]:
+def fit_decider(
+    out: Path, data: Path, refit: bool = False, dev_files: Sequence[str] = DEV_FILES, dev_rows: int = DEV_ROWS
+) -> tuple[Look, Look]:
     """Count the phrase table and n-gram model on train (``refit``: keep the model folder's), then fit each
     look on dev in the order the pipeline runs them (``fit_look``): the first look on the proposals, again on
     them reread in the context that fit's edits make (what the pipeline's reread step sees), then the second
-    look on what the language model makes of the likeliest."""
+    look on what the language model makes of the likeliest. Dev is the first ``dev_rows`` of each of
+    ``dev_files`` (our spinner's and each family's spun in several styles): the first half of each is fitted
+    on, the second half picks the threshold."""
     import sentencepiece as spm
 
     from restore.engine import load_backend
     from restore.features import FEATURES, SECOND_LOOK_FEATURES
+    from restore.graph import SynonymGraph, relations
     from restore.lm import ContextLM
     from restore.phrases import NgramLM, PhraseTable
     from restore.pipeline import Pipeline
-    from restore.restorer import NGRAMS_FILE, PHRASES_FILE
+    from restore.restorer import GRAPH_FILE, NGRAMS_FILE, PHRASES_FILE
 
     def read(name: str) -> list[dict]:
         with (data / name).open(encoding="utf-8") as f:
@@ -318,14 +327,19 @@ def fit_decider(out: Path, data: Path, refit: bool = False) -> tuple[Look, Look]
         table.save(out / PHRASES_FILE)
         lm = NgramLM.build(train_article_sentences())
         lm.save(out / NGRAMS_FILE)
+        from build_data import LEXICON  # scripts/ is on sys.path when this file runs
+
+        SynonymGraph.build(relations(LEXICON)).save(out / GRAPH_FILE)
         del train
         counts = f"{len(table.entries)} spun n-grams, {len(lm)} bigrams, {len(lm.trigram_keys)} trigrams"
         print(f"{counts}, {time.time() - t0:.0f}s", flush=True)
 
-    dev = read("dev.jsonl")
+    parts = [read(name)[:dev_rows] for name in dev_files]
+    dev = [r for p in parts for r in p[: len(p) // 2]] + [r for p in parts for r in p[len(p) // 2 :]]
     sp = spm.SentencePieceProcessor(model_file=str(out / "spiece.model"))
-    pipeline = Pipeline(load_backend(out), sp, table, lm, ContextLM())  # each step is given the look fitted before it
-    half = len(dev) // 2
+    graph = SynonymGraph.load(out / GRAPH_FILE)
+    pipeline = Pipeline(load_backend(out), sp, table, lm, ContextLM(), graph)  # each step gets the look fitted before
+    half = sum(len(p) // 2 for p in parts)
     # clean text: the original of every row, 1,500 sentences a half (the ~150 unspun rows of a half alone
     # were too few: a threshold at 0.48% on them changed 0.6% of the test set's clean words)
     spun, originals = [r["spun"] for r in dev], [r["original"] for r in dev]
@@ -352,7 +366,15 @@ def load_all(model, state: dict) -> None:
         raise ValueError(f"checkpoint does not fit the model: missing {untied}, unexpected {unexpected}")
 
 
-def export(run: Path, out: Path, average: int, data: Path, weights_only: bool = False) -> None:
+def export(
+    run: Path,
+    out: Path,
+    average: int,
+    data: Path,
+    weights_only: bool = False,
+    dev_files: Sequence[str] = DEV_FILES,
+    dev_rows: int = DEV_ROWS,
+) -> None:
     """Average the last ``average`` checkpoints of ``run`` (or take ``run`` as is if it is a model folder,
     e.g. one brought back from a GPU), write a from_pretrained-ready fp16 folder with its ONNX graph,
     count the phrase table and n-gram model, and fit how candidates are chosen. ``weights_only`` stops
@@ -379,7 +401,7 @@ def export(run: Path, out: Path, average: int, data: Path, weights_only: bool = 
     if weights_only:
         return
     print(f"ONNX graph: {export_onnx(out)}", flush=True)
-    write_looks(out, data, fit_decider(out, data))
+    write_looks(out, data, fit_decider(out, data, False, dev_files, dev_rows))
 
 
 def write_looks(model: Path, data: Path, looks: tuple) -> None:
@@ -403,16 +425,18 @@ def main() -> None:
     ap.add_argument("--max-hours", type=float, default=100.0)
     ap.add_argument("--export", type=Path, help="write the averaged model here and exit")
     ap.add_argument("--refit", type=Path, metavar="MODEL", help="refit MODEL's restore.json and exit")
+    ap.add_argument("--dev", nargs="+", default=list(DEV_FILES), help="pairs files in --data the looks are fitted on")
+    ap.add_argument("--dev-rows", type=int, default=DEV_ROWS, help="the first this many rows of each --dev file")
     ap.add_argument("--average", type=int, default=3)
     ap.add_argument("--weights-only", action="store_true", help="with --export: only the fp16 weights, in shards")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine (scripts/device_train.sh)")
     ap.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     args = ap.parse_args()
     if args.refit:
-        write_looks(args.refit, args.data, fit_decider(args.refit, args.data, refit=True))
+        write_looks(args.refit, args.data, fit_decider(args.refit, args.data, True, args.dev, args.dev_rows))
         return
     if args.export:
-        return export(args.run, args.export, args.average, args.data, args.weights_only)
+        return export(args.run, args.export, args.average, args.data, args.weights_only, args.dev, args.dev_rows)
 
     import shutil
 

@@ -55,17 +55,31 @@ def tiny_model(tmp_path_factory) -> Path:
         id2label=dict(enumerate(labels)),
     )  # fmt: skip
     T5ForTokenClassification(config).save_pretrained(folder)
+    write_spun_head(folder, config.d_model)
     write_decider_files(folder)
     return folder
+
+
+def write_spun_head(folder: Path, width: int) -> None:
+    """A random spun-word head for an encoding of ``width``."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    from restore.engine import HEAD_FILE
+
+    rng = np.random.default_rng(0)
+    weights = {"w1": rng.normal(size=(width, 8)), "b1": np.zeros(8), "w2": rng.normal(size=8), "b2": np.zeros(1)}
+    save_file({k: v.astype(np.float32) for k, v in weights.items()}, str(folder / HEAD_FILE))
 
 
 def write_decider_files(folder: Path) -> None:
     """What the tagger needs beside it: counts from pairs spun with SWAPS, and fixed weights that trust
     the phrase table and the bigram context about equally (one weight per feature, by name)."""
     from restore.features import FEATURES
+    from restore.graph import SynonymGraph
     from restore.looks import Look, save_looks
     from restore.phrases import NgramLM, PhraseTable
-    from restore.restorer import NGRAMS_FILE, PHRASES_FILE, SETTINGS_FILE
+    from restore.restorer import GRAPH_FILE, NGRAMS_FILE, PHRASES_FILE, SETTINGS_FILE
 
     originals = CORPUS.splitlines()
     spun = list(originals)
@@ -73,6 +87,7 @@ def write_decider_files(folder: Path) -> None:
         spun = [re.sub(rf"\b{re.escape(after)}\b", before, s) for s in spun]
     PhraseTable.build(zip(spun, originals)).save(folder / PHRASES_FILE)
     NgramLM.build(originals).save(folder / NGRAMS_FILE)
+    SynonymGraph.build((after, before) for before, after in SWAPS.items()).save(folder / GRAPH_FILE)
     weights = [1.0, 1.0] + [0.0] * (len(FEATURES) - 2)
     save_looks(folder / SETTINGS_FILE, Look(FEATURES, weights, bias=0.0, min_confidence=0.5))
     settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
@@ -81,7 +96,8 @@ def write_decider_files(folder: Path) -> None:
 
 TINY_DETECT = {  # spin detection that trusts the phrase table's swap rate alone: "best" and "12 months" are flagged
     "word_weights": {"log_change": 0.0, "candidate": 0.0, "swap_rate": 20.0, "assoc_left": 0.0, "assoc_right": 0.0,
-                     "assoc_min": 0.0, "log_freq": 0.0, "capitalised": 0.0, "density": 0.0},
+                     "assoc_min": 0.0, "log_freq": 0.0, "capitalised": 0.0, "density": 0.0, "spun_logit": 0.0,
+                     "spun_density": 0.0, "best_gain": 0.0},
     "word_bias": -5.0,
     "doc_weights": {"top_logit": 1.0, "mean_logit": 0.0, "flagged_share": 0.0},
     "doc_bias": 0.0,

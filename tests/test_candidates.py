@@ -72,7 +72,11 @@ def test_candidates_come_from_the_table_with_one_feature_each():
     text = "Washington's best diplomat arrived."
     keep = [1.0, 0.1, 1.0, 1.0]
     found = propose(
-        text, ([0] * 4, [0.0] * 4, keep), ["<keep>", "<delete>"], PhraseTable.build(PAIRS), NgramLM.build(CLEAN)
+        text,
+        ([0] * 4, [0.0] * 4, keep, [0.0] * 4),
+        ["<keep>", "<delete>"],
+        PhraseTable.build(PAIRS),
+        NgramLM.build(CLEAN),
     )
     assert [(c.edit.start, c.edit.end, c.edit.after) for c in found] == [(13, 17, "top")]
     assert len(found[0].features) == len(FEATURES) and found[0].features[0] > 0  # the context likes "top"
@@ -89,7 +93,7 @@ def test_the_trigram_gain_reads_two_words_either_side_and_the_sentence_edges():
         ("They saw the best", ("saw", "the"), ("</s>",)),
     ]:
         n = len(words(text))
-        (found,) = propose(text, ([0] * n, [0.0] * n, [1.0] * n), [], table, lm)
+        (found,) = propose(text, ([0] * n, [0.0] * n, [1.0] * n, [0.0] * n), [], table, lm)
         expected = lm.trigram_score(left, found.edit.after, right) - lm.trigram_score(left, found.edit.before, right)
         assert found.features[gain] == expected != 0, text
 
@@ -149,7 +153,7 @@ def test_a_periphrasis_and_a_deletion_are_candidates_with_finite_features():
     text = "It was made by means of hand and so, all right."
     found = {
         (c.edit.before, c.edit.after): c.features
-        for c in propose(text, ([0] * 12, [0.0] * 12, [1.0] * 12), [], table, lm)
+        for c in propose(text, ([0] * 12, [0.0] * 12, [1.0] * 12, [0.0] * 12), [], table, lm)
     }
     assert ("by means of", "by") in found
     assert all(abs(f) < 1e3 for fs in found.values() for f in fs)
@@ -158,7 +162,7 @@ def test_a_periphrasis_and_a_deletion_are_candidates_with_finite_features():
 def test_a_number_word_put_back_at_a_sentence_start_is_capitalised():
     pairs = [("He saw 2 cats.", "He saw two cats."), ("2 cats sat.", "Two cats sat.")] * 2
     found = propose(
-        "2 dogs barked.", ([0] * 3, [0.0] * 3, [1.0] * 3), [], PhraseTable.build(pairs), NgramLM.build(CLEAN)
+        "2 dogs barked.", ([0] * 3, [0.0] * 3, [1.0] * 3, [0.0] * 3), [], PhraseTable.build(pairs), NgramLM.build(CLEAN)
     )
     assert {c.edit.after for c in found} == {"Two"}
 
@@ -183,8 +187,8 @@ def test_digits_inside_a_larger_number_are_never_candidates():
         "Then 12/5 came.",
     ):
         n = len(words(text))
-        assert propose(text, ([0] * n, [0.0] * n, [1.0] * n), [], table, lm) == [], text
-    found = propose("It passed following 5 in the morning.", ([0] * 8, [0.0] * 8, [1.0] * 8), [], table, lm)
+        assert propose(text, ([0] * n, [0.0] * n, [1.0] * n, [0.0] * n), [], table, lm) == [], text
+    found = propose("It passed following 5 in the morning.", ([0] * 8, [0.0] * 8, [1.0] * 8, [0.0] * 8), [], table, lm)
     assert {(c.edit.before, c.edit.after) for c in found} == {("following 5", "after five"), ("5", "five")}
 
 
@@ -193,7 +197,7 @@ def test_a_candidate_among_spun_looking_words_has_a_higher_density_than_in_clean
     table, lm = PhraseTable.build(pairs), NgramLM.build(CLEAN)
     text = "Washington's best diplomat spoke today."
     density = FEATURES.index("log_density")
-    (calm,) = propose(text, ([0] * 6, [0.0] * 6, [1.0] * 6), [], table, lm)
-    (busy,) = propose(text, ([0] * 6, [0.0] * 6, [1.0, 0.9, 0.2, 0.3, 1.0, 1.0]), [], table, lm)
+    (calm,) = propose(text, ([0] * 6, [0.0] * 6, [1.0] * 6, [0.0] * 6), [], table, lm)
+    (busy,) = propose(text, ([0] * 6, [0.0] * 6, [1.0, 0.9, 0.2, 0.3, 1.0, 1.0], [0.0] * 6), [], table, lm)
     assert busy.features[density] > calm.features[density]
     assert calm.features[density] == pytest.approx(math.log(0.01))  # nothing else looks spun

@@ -102,9 +102,10 @@ def test_onnx_backend_tags_what_transformers_tags(onnx_model):
     sentences = ["The minister said the economic support would continue", "Prices rose by 3% in March", "Ünï 😀"]
     ids, firsts = zip(*encode(torch_r.sp, sentences, 64))
     a, b = torch_r.backend.tag(list(ids), list(firsts)), onnx_r.backend.tag(list(ids), list(firsts))
-    assert [labels for labels, _, _ in a] == [labels for labels, _, _ in b]
-    for (_, p1, k1), (_, p2, k2) in zip(a, b):
+    assert [labels for labels, *_ in a] == [labels for labels, *_ in b]
+    for (_, p1, k1, s1), (_, p2, k2, s2) in zip(a, b):
         assert p1 == pytest.approx(p2, abs=1e-5) and k1 == pytest.approx(k2, abs=1e-5)
+        assert s1 == pytest.approx(s2, abs=1e-5) and len(s1) == len(k1)
 
 
 def _with_weights(model: Path, folder: Path, change) -> Path:
@@ -146,7 +147,8 @@ def test_weights_that_do_not_fit_the_graph_are_refused_in_one_line(onnx_model, t
 
 def test_each_word_gets_its_likeliest_change_and_the_probability_of_keep(tiny_model):
     """What the graph returns per word, against the definition on the plain model's logits: the best
-    label other than KEEP (whether or not KEEP wins), its probability, and P(KEEP)."""
+    label other than KEEP (whether or not KEEP wins), its probability, P(KEEP), and P(spun) by the spun-word head
+    on the encoder's reading of the word's first token."""
     import torch
 
     from restore.tags import encode
@@ -158,7 +160,11 @@ def test_each_word_gets_its_likeliest_change_and_the_probability_of_keep(tiny_mo
         with torch.no_grad():
             model.classifier.bias[0] = keep_bias
             probs = model(input_ids=torch.tensor([ids])).logits[0, firsts].softmax(-1)
-        labels, best, keep = r.backend.tag([ids], [firsts])[0]
+            hidden = model.transformer(input_ids=torch.tensor([ids])).last_hidden_state[0, firsts]
+        head = r.backend.head
+        spun = torch.sigmoid(torch.relu(hidden @ head.w1 + head.b1) @ head.w2 + head.b2)
+        labels, best, keep, spun_probs = r.backend.tag([ids], [firsts])[0]
+        assert spun_probs == pytest.approx(spun.tolist(), abs=1e-6) and 0 < min(spun_probs) < max(spun_probs) < 1
         assert (probs.argmax(-1) == 0).all() == (keep_bias > 0)
         assert labels == (probs[:, 1:].argmax(-1) + 1).tolist()
         assert best == pytest.approx(probs[:, 1:].max(-1).values.tolist(), abs=1e-6)

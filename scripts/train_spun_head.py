@@ -1,0 +1,146 @@
+"""Train the spun-word head (``restore.engine.SpunHead``): does this word come from a thesaurus swap, by any
+spinner? It reads the tagger's encoding of each word (the encoder stays as it is) and learns from text spun by
+every thesaurus family in several styles (``scripts/build_lofo.py --splits train dev``), where the tagger's own
+labels know only the swaps of our spinner.
+
+    python scripts/build_lofo.py --pairs data/pairs --splits train
+    python scripts/train_spun_head.py --model models/restore-t5-tagger        # ~15 min on 2 cores
+    python scripts/train_spun_head.py --model M --families wordnet mythes   # leave Moby out (the LOFO measure)
+
+Prints word and sentence ROC AUC on each family's dev set (lofo_dev_*), beside the tagger's P(change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+# ---- config -------------------------------------------------------------------------------------
+FAMILIES = ("wordnet", "mythes", "moby")
+TRAIN_ROWS = 12_000  # per family
+DEV_ROWS = 1_500  # per family
+HIDDEN = 64
+EPOCHS = 4
+BATCH = 512
+LR = 1e-3
+SEED = 0
+
+
+def encodings(model, sp, rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per word of each row's spun side: the encoder's reading of its first token (fp16), whether it lies in a
+    swap (the diff to the original), P(change) by the label head, and the row it belongs to."""
+    from restore.edits import diff, words
+    from restore.tags import encode
+
+    texts = [r["spun"] for r in rows]
+    encoded = encode(sp, texts, 256)
+    hidden, labels, change, row_of = [], [], [], []
+    order = sorted(range(len(texts)), key=lambda i: len(encoded[i][0]))
+    with torch.inference_mode():
+        for b in range(0, len(order), 64):
+            batch = [i for i in order[b : b + 64] if encoded[i][1]]
+            if not batch:
+                continue
+            ids = torch.zeros((len(batch), max(len(encoded[i][0]) for i in batch)), dtype=torch.long)
+            for r, i in enumerate(batch):
+                ids[r, : len(encoded[i][0])] = torch.tensor(encoded[i][0])
+            out = model.transformer(input_ids=ids, attention_mask=(ids != 0).long()).last_hidden_state
+            for r, i in enumerate(batch):
+                firsts = out[r, encoded[i][1]]
+                spans = words(texts[i])[: len(firsts)]
+                gold = diff(texts[i], rows[i]["original"])
+                hidden.append(firsts[: len(spans)].numpy().astype(np.float16))
+                change.append(1 - model.classifier(firsts[: len(spans)]).float().softmax(-1)[:, 0].numpy())
+                labels += [any(e.start < end and start < e.end for e in gold) for start, end in spans]
+                row_of += [i] * len(spans)
+    return np.concatenate(hidden), np.array(labels), np.concatenate(change), np.array(row_of)
+
+
+def train(x: np.ndarray, y: np.ndarray) -> torch.nn.Sequential:
+    """A two-layer perceptron on the encodings, trained with binary cross-entropy."""
+    torch.manual_seed(SEED)
+    net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], HIDDEN), torch.nn.ReLU(), torch.nn.Linear(HIDDEN, 1))
+    opt = torch.optim.Adam(net.parameters(), LR)
+    xs, ys = torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.float32))
+    for epoch in range(EPOCHS):
+        perm, total = torch.randperm(len(ys)), 0.0
+        for b in range(0, len(ys), BATCH):
+            i = perm[b : b + BATCH]
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(net(xs[i])[:, 0], ys[i])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(i)
+        print(f"epoch {epoch + 1}: loss {total / len(ys):.4f}", flush=True)
+    return net
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC (ties count half)."""
+    from restore_eval.bench import roc_auc
+
+    return roc_auc(scores[labels].tolist(), scores[~labels].tolist())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, required=True, help="the model folder: reads its encoder, writes its head")
+    ap.add_argument("--data", type=Path, default=Path("data/pairs"))
+    ap.add_argument("--families", nargs="+", default=list(FAMILIES), help="the families to train on")
+    ap.add_argument("--out", type=Path, help="where to write the head (default: the model folder's)")
+    args = ap.parse_args()
+    import sentencepiece as spm
+    from safetensors.numpy import save_file
+    from transformers import T5ForTokenClassification
+
+    from restore.engine import HEAD_FILE, SpunHead
+
+    torch.set_num_threads(2)
+    model = T5ForTokenClassification.from_pretrained(args.model, dtype=torch.float32).eval()
+    sp = spm.SentencePieceProcessor(model_file=str(args.model / "spiece.model"))
+
+    def read(name: str, limit: int) -> list[dict]:
+        with (args.data / name).open(encoding="utf-8") as f:
+            return [json.loads(line) for line, _ in zip(f, range(limit))]
+
+    t0 = time.time()
+    parts = [encodings(model, sp, read(f"lofo_train_{f}.jsonl", TRAIN_ROWS)) for f in args.families]
+    x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    print(f"{len(y)} words ({y.mean():.1%} swapped) from {args.families}, {time.time() - t0:.0f}s", flush=True)
+    net = train(x, y)
+    weights = {
+        "w1": net[0].weight.detach().numpy().T.copy(),
+        "b1": net[0].bias.detach().numpy(),
+        "w2": net[2].weight.detach().numpy()[0],
+        "b2": net[2].bias.detach().numpy(),
+    }
+    out = args.out or args.model / HEAD_FILE
+    save_file(weights, str(out))
+    head = SpunHead.load(out)
+    for family in FAMILIES:
+        rows = read(f"lofo_dev_{family}.jsonl", DEV_ROWS)
+        h, labels, change, row_of = encodings(model, sp, rows)
+        spun = np.array(head(h.astype(np.float32)))
+        clean = np.array([r["clean"] for r in rows])
+        print(
+            f"dev {family}{'' if family in args.families else ' (held out)'}: word AUC head {auc(labels, spun):.3f} "
+            f"tagger {auc(labels, change):.3f}; sentence AUC (most suspicious word) head "
+            f"{auc(*_sentences(spun, row_of, clean)):.3f} tagger {auc(*_sentences(change, row_of, clean)):.3f}"
+        )
+    print(f"{out}: written, {time.time() - t0:.0f}s")
+
+
+def _sentences(scores: np.ndarray, row_of: np.ndarray, clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    best = np.full(len(clean), -np.inf)
+    np.maximum.at(best, row_of, scores)
+    seen = np.isfinite(best)
+    return ~clean[seen], best[seen]
+
+
+if __name__ == "__main__":
+    main()
