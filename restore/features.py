@@ -118,15 +118,12 @@ def propose(
     lowered = [text[s:e].lower() for s, e in spans]
     readings: dict[int, dict[str, float]] = {}  # word -> its graph originals' trigram scores in place of it
     if graph is not None:
-        for i in range(n):
-            if max(spun[i], 1 - keep[i]) < GRAPH_FLOOR:
-                continue
-            readings[i] = _graph_reading(text, spans, lowered, i, graph, lm)
+        suspected = [i for i in range(n) if max(spun[i], 1 - keep[i]) >= GRAPH_FLOOR]
+        others = {i for i, k, _, _ in found.values() if k == 1}.difference(suspected)
+        readings = _graph_readings(text, spans, lowered, [*suspected, *sorted(others)], graph, lm)
+        for i in suspected:
             for after in sorted(readings[i], key=readings[i].__getitem__, reverse=True)[:GRAPH_TOP]:
                 found.setdefault((spans[i][0], spans[i][1], after), [i, 1, 0.0, 0])
-        for i, k, _, _ in found.values():
-            if k == 1 and i not in readings:
-                readings[i] = _graph_reading(text, spans, lowered, i, graph, lm)
     looks_spun = [max(1 - keep[j], spun[j]) if j < len(keep) else 0.0 for j in range(len(spans))]
     for i, _, rate, _ in found.values():
         looks_spun[i] = max(looks_spun[i], rate)
@@ -164,25 +161,43 @@ def propose(
     return out
 
 
-def _graph_reading(
-    text: str, spans: Sequence[tuple[int, int]], lowered: Sequence[str], i: int, graph: SynonymGraph, lm: NgramLM
-) -> dict[str, float]:
-    """The one-word originals ``graph`` offers for word ``i`` that the n-gram model knows, each with its trigram
-    score in the word's place; none for a word without a letter, inside a number or capitalised mid-sentence
-    (a name)."""
+def _graph_readings(
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    lowered: Sequence[str],
+    indices: Sequence[int],
+    graph: SynonymGraph,
+    lm: NgramLM,
+) -> dict[int, dict[str, float]]:
+    """For each word of ``indices``: the one-word originals ``graph`` offers that the n-gram model knows, each with
+    its trigram score in the word's place (read together, a call per window shape); none for a word without a
+    letter, inside a number or capitalised mid-sentence (a name)."""
     import numpy as np
 
     from restore.graph import trigram_scores
 
-    word = text[spans[i][0] : spans[i][1]]
-    if not any(ch.isalpha() for ch in word) or (i > 0 and word[:1].isupper()) or _in_number(text, *spans[i]):
-        return {}
-    originals = [c for c in graph.originals(lowered[i]) if " " not in c and c in lm.ids]
-    if not originals:
-        return {}
-    left2, right2 = _window(lowered, i, 1)
-    scores = trigram_scores(lm, left2, np.array([lm.ids[c] for c in originals], np.int64), right2)
-    return dict(zip(originals, scores.tolist()))
+    out: dict[int, dict[str, float]] = {}
+    shapes: dict[tuple[int, int], list] = {}  # window shape -> (word, original, left ids, right ids) rows
+    for i in indices:
+        out[i] = {}
+        word = text[spans[i][0] : spans[i][1]]
+        if not any(ch.isalpha() for ch in word) or (i > 0 and word[:1].isupper()) or _in_number(text, *spans[i]):
+            continue
+        names, ids = graph.known_originals(lowered[i], lm)
+        if names:
+            left2, right2 = _window(lowered, i, 1)
+            context = [lm.ids.get(w, -1) for w in (*left2, *right2)]
+            shapes.setdefault((len(left2), len(right2)), []).append((i, names, ids, context))
+    for (left_size, _), rows in shapes.items():
+        counts = [len(ids) for _, _, ids, _ in rows]
+        window = np.repeat(np.array([context for *_, context in rows], np.int64), counts, axis=0)
+        ids = np.concatenate([ids for _, _, ids, _ in rows])
+        scores = trigram_scores(lm, tuple(window.T[:left_size]), ids, tuple(window.T[left_size:])).tolist()
+        k = 0
+        for (i, names, _, _), count in zip(rows, counts):
+            out[i] = dict(zip(names, scores[k : k + count]))
+            k += count
+    return out
 
 
 def _margin(reading: dict[str, float], after: str) -> float:

@@ -2,11 +2,12 @@
 
     python scripts/fit_detect.py --data data/pairs [--model models/restore-t5-tagger] [--write]
 
-Words of spun dev sentences inside a reference edit are the positives; every other word of them, and every
-word of the dev originals (clean text), the negatives. The per-word logistic model is fitted on half of the
-dev articles; the threshold is the lowest that flags at most TARGET_FLAGS of every 1,000 clean sentences of
-the other half; then the document model is fitted on that half's articles (spun: the article as spun, clean:
-their originals). Only dev data: test and ../shared/data/real are never read.
+Dev is our spinner's dev pairs and the same sentences spun by each thesaurus family alone (the looks' DEV_FILES,
+``scripts/build_lofo.py``). Words of spun dev sentences inside a reference edit are the positives; every other
+word of them, and every word of the dev originals (clean text), the negatives. The per-word logistic model is
+fitted on half of the dev articles; the threshold is the lowest that flags at most TARGET_FLAGS of every 1,000
+clean sentences of the other half; then the document model is fitted on that half's articles (spun: the article
+as each file spins it, clean: their originals). Only dev data: test and ../shared/data/real are never read.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from train import fit  # scripts/train.py: the logistic fit the looks use
+from train import DEV_FILES, fit  # scripts/train.py: the looks' dev files and logistic fit
 
 from restore.detect import DOC_FEATURES, WORD_FEATURES, DetectSettings, doc_features, word_features, word_scores
 from restore.edits import diff
@@ -49,14 +50,20 @@ def half(article: str) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, required=True, help="folder with dev.jsonl")
+    ap.add_argument("--data", type=Path, required=True, help="folder with the --dev files")
+    ap.add_argument("--dev", nargs="+", default=list(DEV_FILES), help="pairs files of one dev set's sentences")
     ap.add_argument("--model", type=Path, default=default_model())
     ap.add_argument("--cache", type=Path, help="keep the dev features here between runs (a .npz file)")
     ap.add_argument("--write", action="store_true", help="store the fit in the model's restore.json")
     args = ap.parse_args()
     restorer = Restorer(args.model)
-    rows = [json.loads(line) for line in (args.data / "dev.jsonl").open(encoding="utf-8")]
-    spun_rows = [r for r in rows if not r.get("clean") and r["spun"] != r["original"]]
+    files = [[json.loads(line) for line in (args.data / name).open(encoding="utf-8")] for name in args.dev]
+    rows = files[0]  # the originals, once
+    if any([r["original"] for r in f] != [r["original"] for r in rows] for f in files):
+        raise SystemExit(f"fit_detect: {', '.join(args.dev)} are not spins of the same sentences")
+    spun_rows = [
+        dict(r, file=k) for k, f in enumerate(files) for r in f if not r["clean"] and r["spun"] != r["original"]
+    ]
     t0 = time.perf_counter()
     if args.cache and args.cache.is_file():
         cached = np.load(args.cache, allow_pickle=True)
@@ -112,16 +119,18 @@ def main() -> None:
     for i, r in enumerate(rows):
         if half(r["article"]) == 1:
             by_article[r["article"]].append(i)
-    spun_index = {id(r): i for i, r in enumerate(spun_rows)}
+    row_index = {r["original"]: i for i, r in enumerate(rows)}
+    spun_scores_of = [dict() for _ in files]  # per file: row index -> its spun sentence's score
+    for r, feats in zip(spun_rows, spun_feats):
+        if half(r["article"]) == 1:
+            spun_scores_of[r["file"]][row_index[r["original"]]] = sentence_score(feats)
     scores_clean = {i: sentence_score(clean_feats[i]) for ids in by_article.values() for i in ids}
     dx, dy = [], []
-    for ids in by_article.values():
-        spun = [
-            sentence_score(spun_feats[spun_index[id(rows[i])]]) if id(rows[i]) in spun_index else scores_clean[i]
-            for i in ids
-        ]
-        dx += [doc_features(spun, threshold), doc_features([scores_clean[i] for i in ids], threshold)]
-        dy += [1, 0]
+    for spun_scores in spun_scores_of:
+        for ids in by_article.values():
+            spun = [spun_scores.get(i, scores_clean[i]) for i in ids]
+            dx += [doc_features(spun, threshold), doc_features([scores_clean[i] for i in ids], threshold)]
+            dy += [1, 0]
     doc_weights, doc_bias = fit(dx, dy)
     settings = DetectSettings(settings.word_weights, bias, dict(zip(DOC_FEATURES, doc_weights)), doc_bias, threshold)
     p = [1 / (1 + np.exp(-(np.dot(f, doc_weights) + doc_bias))) for f in dx]

@@ -22,7 +22,7 @@ import torch
 
 # ---- config -------------------------------------------------------------------------------------
 FAMILIES = ("wordnet", "mythes", "moby")
-TRAIN_ROWS = 12_000  # per family
+TRAIN_ROWS = 8_000  # per family
 DEV_ROWS = 1_500  # per family
 HIDDEN = 64
 EPOCHS = 4
@@ -31,9 +31,11 @@ LR = 1e-3
 SEED = 0
 
 
-def encodings(model, sp, rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def encodings(
+    model, sp, rows: list[dict], with_change: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per word of each row's spun side: the encoder's reading of its first token (fp16), whether it lies in a
-    swap (the diff to the original), P(change) by the label head, and the row it belongs to."""
+    swap (the diff to the original), P(change) by the label head (``with_change``, else 0), and its row."""
     from restore.edits import diff, words
     from restore.tags import encode
 
@@ -55,7 +57,8 @@ def encodings(model, sp, rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.n
                 spans = words(texts[i])[: len(firsts)]
                 gold = diff(texts[i], rows[i]["original"])
                 hidden.append(firsts[: len(spans)].numpy().astype(np.float16))
-                change.append(1 - model.classifier(firsts[: len(spans)]).float().softmax(-1)[:, 0].numpy())
+                keep = model.classifier(firsts[: len(spans)]).softmax(-1)[:, 0].numpy() if with_change else 1.0
+                change.append(1 - keep * np.ones(len(spans)))
                 labels += [any(e.start < end and start < e.end for e in gold) for start, end in spans]
                 row_of += [i] * len(spans)
     return np.concatenate(hidden), np.array(labels), np.concatenate(change), np.array(row_of)
@@ -124,7 +127,7 @@ def main() -> None:
     head = SpunHead.load(out)
     for family in FAMILIES:
         rows = read(f"lofo_dev_{family}.jsonl", DEV_ROWS)
-        h, labels, change, row_of = encodings(model, sp, rows)
+        h, labels, change, row_of = encodings(model, sp, rows, with_change=True)
         spun = np.array(head(h.astype(np.float32)))
         clean = np.array([r["clean"] for r in rows])
         print(

@@ -201,3 +201,25 @@ def test_a_candidate_among_spun_looking_words_has_a_higher_density_than_in_clean
     (busy,) = propose(text, ([0] * 6, [0.0] * 6, [1.0, 0.9, 0.2, 0.3, 1.0, 1.0], [0.0] * 6), [], table, lm)
     assert busy.features[density] > calm.features[density]
     assert calm.features[density] == pytest.approx(math.log(0.01))  # nothing else looks spun
+
+
+def test_a_word_the_spun_head_suspects_gets_the_graphs_originals_that_read_best_with_their_standing():
+    """Any thesaurus relation is a candidate, not only the swaps our spinner made: "finest" was never in the
+    phrase table, but the graph lists it under "top", "best" and "good", and "top" reads best there."""
+    from restore.graph import SynonymGraph
+
+    relations = [("top", "finest"), ("best", "finest"), ("good", "finest"), ("arrive", "land"), ("capital", "paris")]
+    graph = SynonymGraph.build(relations)
+    lm = NgramLM.build(CLEAN + ["The good food is here.", "The capital is here."])
+    table = PhraseTable.build([])
+    text, n = "Washington's finest diplomat landed. Paris", 7
+    suspected = ([0] * n, [0.0] * n, [1.0] * n, [0.0, 0.9, 0.0, 0.9, 0.0, 0.0, 0.9])
+    found = {(c.edit.before, c.edit.after): c.features for c in propose(text, suspected, [], table, lm, graph)}
+    assert set(found) == {("finest", "top"), ("finest", "best"), ("landed", "arrived")}  # the top 2; not a name
+    in_graph, margin, rivals = (FEATURES.index(f) for f in ("in_graph", "graph_margin", "log_rivals"))
+    top, best = found["finest", "top"], found["finest", "best"]
+    assert top[in_graph] == best[in_graph] == 1.0 and top[rivals] == pytest.approx(math.log(4))
+    assert top[margin] == -best[margin] > 0  # "top" leads the runner-up by what "best" trails it
+    assert found["landed", "arrived"][margin] == 0.0  # no rival
+    calm = ([0] * n, [0.0] * n, [1.0] * n, [0.0] * n)
+    assert propose(text, calm, [], table, lm, graph) == []  # words nothing suspects get none

@@ -84,3 +84,9 @@ def test_the_batched_reading_is_the_n_gram_models_own():
     for left, right in contexts:
         expected = [lm.trigram_score(left, c, right) for c in candidates]
         assert np.allclose(trigram_scores(lm, left, ids, right), expected, rtol=0, atol=1e-9)
+    # the neighbours as arrays, one per candidate: each candidate read in its own window in one call
+    windows = [contexts[0], contexts[3], contexts[3], contexts[0], contexts[0]]
+    left = tuple(np.array([lm.ids.get(x[0][j], -1) for x in windows]) for j in range(2))
+    right = tuple(np.array([lm.ids.get(x[1][j], -1) for x in windows]) for j in range(2))
+    expected = [lm.trigram_score(*window[:1], c, window[1]) for window, c in zip(windows, candidates)]
+    assert np.allclose(trigram_scores(lm, left, ids, right), expected, rtol=0, atol=1e-9)
