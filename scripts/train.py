@@ -56,10 +56,9 @@ KEEP_CHECKPOINTS = 5
 DEV_SIZE = 400
 THREADS = 2
 SEED = 0
-# share of the words of clean (unspun) dev text either look may change. The test target is 0.5%; the second look's
-# test damage ran 0.07 points above dev's (0.47 -> 0.54%), and with every bigram counted the first look's dev
-# 0.49% came out 0.49% on test, with no room left: both keep a margin
-MAX_CLEAN_DAMAGE = 0.0043
+# share of the words of clean (unspun) dev text either look may change. The test target is 0.3%; the second look's
+# test damage once ran 0.07 points above dev's (0.47 -> 0.54%): both keep a margin
+MAX_CLEAN_DAMAGE = 0.0027
 # the looks are fitted on our spinner's dev pairs and on dev spun by each thesaurus family alone in several styles
 # (scripts/build_lofo.py), the first DEV_ROWS of each
 DEV_FILES = ("dev.jsonl", "lofo_dev_wordnet.jsonl", "lofo_dev_mythes.jsonl", "lofo_dev_moby.jsonl")

@@ -56,6 +56,20 @@ def test_cli_reports_json(tiny_model, tmp_path, monkeypatch, capsys):
     assert e.value.code == 2
 
 
+def test_clean_text_alone_reports_what_changed_without_a_bleu(tiny_model, tmp_path, monkeypatch, capsys):
+    """Clean text of another domain (nothing spun): the damage and the speed, not a traceback over no pairs."""
+    monkeypatch.setattr(Pipeline, "decide", fake_decide)
+    pairs = tmp_path / "clean.jsonl"
+    rows = [{"spun": t, "original": t, "clean": True} for t in ("best of all", "The minister spoke.")]
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["--pairs", str(pairs), "--model", str(tiny_model), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["pairs"] == 0 and "bleu" not in report and report["words_per_second"] > 0
+    assert report["clean_words_changed"] == pytest.approx(1 / 7) and report["clean_sentences_changed"] == 0.5  # "." too
+    assert main(["--pairs", str(pairs), "--model", str(tiny_model)]) == 0
+    assert "clean words changed         14.29%" in capsys.readouterr().out
+
+
 def test_speed_report_has_the_figures_the_issue_asks_for(tiny_onnx_model, tmp_path, capsys):
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text("".join(json.dumps({"spun": s, "original": r}) + "\n" for s, r in zip(SPUN, REF)))

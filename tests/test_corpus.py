@@ -225,7 +225,7 @@ def test_a_wheel_installed_elsewhere_restores_out_of_the_box(tmp_path, shipped):
     build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels)]
     subprocess.run([*build, str(ROOT)], check=True, cwd=tmp_path)
     (wheel,) = wheels.glob("restore-*.whl")
-    assert wheel.stat().st_size < 40 * 1024 * 1024
+    assert wheel.stat().st_size <= 60_000_000  # the model inside it once, no stray build folders
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"

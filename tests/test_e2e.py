@@ -38,7 +38,7 @@ def restorer():
 def test_the_shipped_model_is_there_and_small():
     folder = default_model()
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-    assert (folder / "README.md").is_file() and size < 40 * 1024 * 1024
+    assert (folder / "README.md").is_file() and size <= 60_000_000  # the limit we keep: 60 MB on disk
 
 
 def test_restoring_the_spun_article_brings_it_closer_to_the_original(restorer):
