@@ -62,7 +62,7 @@ MAX_CLEAN_DAMAGE = 0.0027
 # the looks are fitted on our spinner's dev pairs and on dev spun by each thesaurus family alone in several styles
 # (scripts/build_lofo.py), the first DEV_ROWS of each
 DEV_FILES = ("dev.jsonl", "lofo_dev_wordnet.jsonl", "lofo_dev_mythes.jsonl", "lofo_dev_moby.jsonl")
-DEV_ROWS = 3000
+DEV_ROWS = 750  # 3,000 rows in all, each read by the language model for the second look: ~30 minutes
 
 
 # ---- tokenizer and phrase vocabulary ------------------------------------------------------------
@@ -295,14 +295,20 @@ def fit_look(features: tuple[str, ...], half: int, dev: list[dict], cands: list,
 
 
 def fit_decider(
-    out: Path, data: Path, refit: bool = False, dev_files: Sequence[str] = DEV_FILES, dev_rows: int = DEV_ROWS
-) -> tuple[Look, Look]:
+    out: Path,
+    data: Path,
+    refit: bool = False,
+    dev_files: Sequence[str] = DEV_FILES,
+    dev_rows: int = DEV_ROWS,
+    second_look: bool = True,
+) -> tuple[Look, Look | None]:
     """Count the phrase table and n-gram model on train (``refit``: keep the model folder's), then fit each
     look on dev in the order the pipeline runs them (``fit_look``): the first look on the proposals, again on
     them reread in the context that fit's edits make (what the pipeline's reread step sees), then the second
     look on what the language model makes of the likeliest. Dev is the first ``dev_rows`` of each of
     ``dev_files`` (our spinner's and each family's spun in several styles): the first half of each is fitted
-    on, the second half picks the threshold."""
+    on, the second half picks the threshold. Without ``second_look`` (minutes instead of half an hour) the model
+    gets no second look (no ``--lm``)."""
     import sentencepiece as spm
 
     from restore.engine import load_backend
@@ -337,7 +343,8 @@ def fit_decider(
     dev = [r for p in parts for r in p[: len(p) // 2]] + [r for p in parts for r in p[len(p) // 2 :]]
     sp = spm.SentencePieceProcessor(model_file=str(out / "spiece.model"))
     graph = SynonymGraph.load(out / GRAPH_FILE)
-    pipeline = Pipeline(load_backend(out), sp, table, lm, ContextLM(), graph)  # each step gets the look fitted before
+    context_lm = ContextLM() if second_look else None
+    pipeline = Pipeline(load_backend(out), sp, table, lm, context_lm, graph)  # each step gets the look fitted before
     half = sum(len(p) // 2 for p in parts)
     # clean text: the original of every row, 1,500 sentences a half (the ~150 unspun rows of a half alone
     # were too few: a threshold at 0.48% on them changed 0.6% of the test set's clean words)
@@ -348,6 +355,8 @@ def fit_decider(
     print("reread in the context of those edits:", flush=True)
     cands, clean_cands = pipeline.reread(spun, cands, draft), pipeline.reread(originals, clean_cands, draft)
     first = fit_look(FEATURES, half, dev, cands, clean_cands)
+    if not second_look:
+        return first, None
     print("second look:", flush=True)
     second_cands = pipeline.relook(spun, cands, first)
     second = fit_look(SECOND_LOOK_FEATURES, half, dev, second_cands, pipeline.relook(originals, clean_cands, first))
@@ -381,6 +390,7 @@ def export(
     import shutil
 
     from safetensors.torch import load_file
+    from train_spun_head import fit_head  # scripts/ is on sys.path when this file runs
     from transformers import T5Config, T5ForTokenClassification
 
     from restore.engine import export_onnx
@@ -400,6 +410,7 @@ def export(
     if weights_only:
         return
     print(f"ONNX graph: {export_onnx(out)}", flush=True)
+    fit_head(out, data)  # the looks read its P(spun)
     write_looks(out, data, fit_decider(out, data, False, dev_files, dev_rows))
 
 
@@ -426,13 +437,15 @@ def main() -> None:
     ap.add_argument("--refit", type=Path, metavar="MODEL", help="refit MODEL's restore.json and exit")
     ap.add_argument("--dev", nargs="+", default=list(DEV_FILES), help="pairs files in --data the looks are fitted on")
     ap.add_argument("--dev-rows", type=int, default=DEV_ROWS, help="the first this many rows of each --dev file")
+    ap.add_argument("--first-look-only", action="store_true", help="with --refit: no second look (no --lm), minutes")
     ap.add_argument("--average", type=int, default=3)
     ap.add_argument("--weights-only", action="store_true", help="with --export: only the fp16 weights, in shards")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine (scripts/device_train.sh)")
     ap.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     args = ap.parse_args()
     if args.refit:
-        write_looks(args.refit, args.data, fit_decider(args.refit, args.data, True, args.dev, args.dev_rows))
+        looks = fit_decider(args.refit, args.data, True, args.dev, args.dev_rows, not args.first_look_only)
+        write_looks(args.refit, args.data, looks)
         return
     if args.export:
         return export(args.run, args.export, args.average, args.data, args.weights_only, args.dev, args.dev_rows)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -90,13 +91,9 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return roc_auc(scores[labels].tolist(), scores[~labels].tolist())
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", type=Path, required=True, help="the model folder: reads its encoder, writes its head")
-    ap.add_argument("--data", type=Path, default=Path("data/pairs"))
-    ap.add_argument("--families", nargs="+", default=list(FAMILIES), help="the families to train on")
-    ap.add_argument("--out", type=Path, help="where to write the head (default: the model folder's)")
-    args = ap.parse_args()
+def fit_head(model_dir: Path, data: Path, families: Sequence[str] = FAMILIES, out: Path | None = None) -> Path:
+    """Train the head on ``families``' lofo_train files in ``data``, write it (default: into ``model_dir``), and
+    print its word and sentence AUC on each family's dev set beside the tagger's P(change)."""
     import sentencepiece as spm
     from safetensors.numpy import save_file
     from transformers import T5ForTokenClassification
@@ -104,17 +101,17 @@ def main() -> None:
     from restore.engine import HEAD_FILE, SpunHead
 
     torch.set_num_threads(2)
-    model = T5ForTokenClassification.from_pretrained(args.model, dtype=torch.float32).eval()
-    sp = spm.SentencePieceProcessor(model_file=str(args.model / "spiece.model"))
+    model = T5ForTokenClassification.from_pretrained(model_dir, dtype=torch.float32).eval()
+    sp = spm.SentencePieceProcessor(model_file=str(model_dir / "spiece.model"))
 
     def read(name: str, limit: int) -> list[dict]:
-        with (args.data / name).open(encoding="utf-8") as f:
+        with (data / name).open(encoding="utf-8") as f:
             return [json.loads(line) for line, _ in zip(f, range(limit))]
 
     t0 = time.time()
-    parts = [encodings(model, sp, read(f"lofo_train_{f}.jsonl", TRAIN_ROWS)) for f in args.families]
+    parts = [encodings(model, sp, read(f"lofo_train_{f}.jsonl", TRAIN_ROWS)) for f in families]
     x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    print(f"{len(y)} words ({y.mean():.1%} swapped) from {args.families}, {time.time() - t0:.0f}s", flush=True)
+    print(f"{len(y)} words ({y.mean():.1%} swapped) from {list(families)}, {time.time() - t0:.0f}s", flush=True)
     net = train(x, y)
     weights = {
         "w1": net[0].weight.detach().numpy().T.copy(),
@@ -122,7 +119,7 @@ def main() -> None:
         "w2": net[2].weight.detach().numpy()[0],
         "b2": net[2].bias.detach().numpy(),
     }
-    out = args.out or args.model / HEAD_FILE
+    out = out or model_dir / HEAD_FILE
     save_file(weights, str(out))
     head = SpunHead.load(out)
     for family in FAMILIES:
@@ -131,11 +128,22 @@ def main() -> None:
         spun = np.array(head(h.astype(np.float32)))
         clean = np.array([r["clean"] for r in rows])
         print(
-            f"dev {family}{'' if family in args.families else ' (held out)'}: word AUC head {auc(labels, spun):.3f} "
+            f"dev {family}{'' if family in families else ' (held out)'}: word AUC head {auc(labels, spun):.3f} "
             f"tagger {auc(labels, change):.3f}; sentence AUC (most suspicious word) head "
             f"{auc(*_sentences(spun, row_of, clean)):.3f} tagger {auc(*_sentences(change, row_of, clean)):.3f}"
         )
     print(f"{out}: written, {time.time() - t0:.0f}s")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, required=True, help="the model folder: reads its encoder, writes its head")
+    ap.add_argument("--data", type=Path, default=Path("data/pairs"))
+    ap.add_argument("--families", nargs="+", default=list(FAMILIES), help="the families to train on")
+    ap.add_argument("--out", type=Path, help="where to write the head (default: the model folder's)")
+    args = ap.parse_args()
+    fit_head(args.model, args.data, args.families, args.out)
 
 
 def _sentences(scores: np.ndarray, row_of: np.ndarray, clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,8 @@ def test_the_looks_come_back_as_they_were_saved(tmp_path):
     second = Look(SECOND_LOOK_FEATURES, [0.5, 0.25, 0.125], 0.1, 0.36)
     save_looks(tmp_path / SETTINGS_FILE, first, second)
     assert load_looks(tmp_path / SETTINGS_FILE, FEATURES, SECOND_LOOK_FEATURES) == (first, second)
-    assert json.loads((tmp_path / SETTINGS_FILE).read_text())["weights"]["trigram_gain"] == len(FEATURES) - 1
+    weights = json.loads((tmp_path / SETTINGS_FILE).read_text())["weights"]
+    assert weights["trigram_gain"] == FEATURES.index("trigram_gain") and weights["log_spun"] == len(FEATURES) - 1
 
 
 @pytest.mark.parametrize(

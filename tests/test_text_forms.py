@@ -32,7 +32,7 @@ def tagger_only(pipeline):
 
     def decide(sentences, batch_size=32, min_confidence=None, progress=None):
         out = []
-        for s, (labels, probs, _) in zip(sentences, pipeline.tag(sentences, batch_size, progress)):
+        for s, (labels, probs, *_) in zip(sentences, pipeline.tag(sentences, batch_size, progress)):
             edits = decode(s, labels, probs, pipeline.backend.phrases, min_confidence)
             out.append(Decision(edits, edits))
         return out
