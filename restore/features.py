@@ -93,7 +93,8 @@ def propose(
     graph: SynonymGraph | None = None,
 ) -> list[Candidate]:
     """The candidate edits of one sentence with their features (order of FEATURES); ``graph`` adds the
-    originals its thesauri list for the words the tagger suspects, and says which candidates it relates."""
+    originals its thesauri list for the words the tagger or the spun-word head suspects, and says which
+    candidates it relates."""
     labels, probs, keep, spun = tags
     spans = words(text)
     n = min(len(spans), len(keep))
@@ -177,7 +178,7 @@ def _graph_readings(
     from restore.graph import trigram_scores
 
     out: dict[int, dict[str, float]] = {}
-    shapes: dict[tuple[int, int], list] = {}  # window shape -> (word, original, left ids, right ids) rows
+    shapes: dict[tuple[int, int], list] = {}  # window shape -> (word, originals, their ids, window ids) rows
     for i in indices:
         out[i] = {}
         word = text[spans[i][0] : spans[i][1]]

@@ -59,7 +59,7 @@ class Restorer:
         import sentencepiece as spm
 
         from restore.detect import DetectSettings
-        from restore.engine import WEIGHTS_FILE, load_backend
+        from restore.engine import HEAD_FILE, WEIGHTS_FILE, load_backend
         from restore.features import FEATURES, SECOND_LOOK_FEATURES
         from restore.graph import SynonymGraph
         from restore.looks import load_looks
@@ -67,7 +67,8 @@ class Restorer:
         from restore.pipeline import Pipeline
 
         path = Path(model) if model is not None else default_model()
-        needed = ["config.json", WEIGHTS_FILE, "spiece.model", SETTINGS_FILE, PHRASES_FILE, NGRAMS_FILE, GRAPH_FILE]
+        needed = ["config.json", WEIGHTS_FILE, HEAD_FILE, "spiece.model", SETTINGS_FILE]
+        needed += [PHRASES_FILE, NGRAMS_FILE, GRAPH_FILE]
         missing = [name for name in needed if not (path / name).is_file()]
         if missing:
             raise FileNotFoundError(f"{path}: not a restore model folder (missing {', '.join(missing)})")

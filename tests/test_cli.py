@@ -229,7 +229,17 @@ def test_a_file_on_one_line_is_restored_in_bounded_blocks(run, tmp_path, monkeyp
 
 
 @pytest.mark.parametrize(
-    "name", ["config.json", "model.safetensors", "spiece.model", "restore.json", "phrases.tsv.xz", "ngrams.npz.xz"]
+    "name",
+    [
+        "config.json",
+        "model.safetensors",
+        "spiece.model",
+        "restore.json",
+        "phrases.tsv.xz",
+        "ngrams.npz.xz",
+        "graph.npz.xz",
+        "spun.safetensors",
+    ],
 )
 def test_a_corrupt_file_in_the_model_folder_is_named_in_one_line_and_exit_2(name, tiny_model, tmp_path, capsys):
     import shutil
