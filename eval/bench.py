@@ -308,15 +308,18 @@ def detect_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _pct(x: float, digits: int = 1) -> str:
+    return f"{100 * x:.{digits}f}%"
+
+
 def table(report: dict) -> str:
-    pct = lambda x, digits=1: f"{100 * x:.{digits}f}%"  # noqa: E731
     best = report.get("ceiling_gap_closed")
-    ceiling = [] if best is None else [f"{'  by a perfect decider':24}{pct(best):>10}"]
+    ceiling = [] if best is None else [f"{'  by a perfect decider':24}{_pct(best):>10}"]
     lines = [] if "bleu" not in report else _restoration_lines(report, ceiling)
     if "clean_words_changed" in report:
-        damage = pct(report["clean_words_changed"], 2)  # the target is 0.5%: 0.47 and 0.54 must differ
+        damage = _pct(report["clean_words_changed"], 2)  # the target is 0.5%: 0.47 and 0.54 must differ
         lines.append(f"{'clean words changed':24}{damage:>10}")
-        lines.append(f"{'clean sentences changed':24}{pct(report['clean_sentences_changed']):>10}")
+        lines.append(f"{'clean sentences changed':24}{_pct(report['clean_sentences_changed']):>10}")
     lines += [f"{'words/s':24}{report['words_per_second']:>10.0f}", f"{'spun pairs':24}{report['pairs']:>10}"]
     if "bleu" in report:
         lines += [f"BLEU: {report['bleu_signature']}", f"chrF: {report['chrf_signature']}"]
@@ -324,19 +327,18 @@ def table(report: dict) -> str:
 
 
 def _restoration_lines(report: dict, ceiling: list[str]) -> list[str]:
-    pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731
-    precision = "n/a" if report["edit_precision"] is None else pct(report["edit_precision"])  # nothing edited
+    precision = "n/a" if report["edit_precision"] is None else _pct(report["edit_precision"])  # nothing edited
     return [
         f"{'':24}{'model':>10}{'input':>10}",
         f"{'BLEU':24}{report['bleu']:>10.2f}{report['bleu_input']:>10.2f}",
         f"{'chrF':24}{report['chrf']:>10.2f}{report['chrf_input']:>10.2f}",
-        f"{'exact match':24}{pct(report['exact_match']):>10}{pct(report['exact_match_input']):>10}",
-        f"{'BLEU gap closed':24}{pct(report['gap_closed']):>10}",
+        f"{'exact match':24}{_pct(report['exact_match']):>10}{_pct(report['exact_match_input']):>10}",
+        f"{'BLEU gap closed':24}{_pct(report['gap_closed']):>10}",
         *ceiling,
         f"{'edit precision':24}{precision:>10}",
-        f"{'edit recall':24}{pct(report['edit_recall']):>10}",
-        f"{'numbers kept':24}{pct(report['numbers_kept']):>10}",
-        f"{'names kept':24}{pct(report['names_kept']):>10}",
+        f"{'edit recall':24}{_pct(report['edit_recall']):>10}",
+        f"{'numbers kept':24}{_pct(report['numbers_kept']):>10}",
+        f"{'names kept':24}{_pct(report['names_kept']):>10}",
     ]
 
 

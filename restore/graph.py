@@ -147,6 +147,7 @@ class SynonymGraph:
             raise ValueError(f"{path}: not a synonym graph written by SynonymGraph.save ({type(e).__name__})") from None
 
 
+@lru_cache(maxsize=1)
 def _lemminflect():
     """The lemminflect module, imported without spaCy: when spaCy is installed, lemminflect's package imports it
     (3 s, and torch with it) only to offer spaCy extensions, which restore does not use."""

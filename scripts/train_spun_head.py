@@ -32,36 +32,33 @@ LR = 1e-3
 SEED = 0
 
 
-def encodings(
-    model, sp, rows: list[dict], with_change: bool = False
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per word of each row's spun side: the encoder's reading of its first token (fp16), whether it lies in a
-    swap (the diff to the original), P(change) by the label head (``with_change``, else 0), and its row."""
+def encodings(model, sp, rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per word of each row's spun side: the encoding the head reads at inference (``restore.engine``'s graph, so
+    training and use agree), in fp16; whether the word lies in a swap (the diff to the original); P(change) by the
+    label head; and its row."""
     from restore.edits import diff, words
+    from restore.engine import MAX_TOKENS, _inputs, _tagger
     from restore.tags import encode
 
+    tagger = _tagger(model)
     texts = [r["spun"] for r in rows]
-    encoded = encode(sp, texts, 256)
+    encoded = encode(sp, texts, MAX_TOKENS)
     hidden, labels, change, row_of = [], [], [], []
-    order = sorted(range(len(texts)), key=lambda i: len(encoded[i][0]))
+    order = sorted((i for i in range(len(texts)) if encoded[i][1]), key=lambda i: len(encoded[i][0]))
     with torch.inference_mode():
         for b in range(0, len(order), 64):
-            batch = [i for i in order[b : b + 64] if encoded[i][1]]
-            if not batch:
-                continue
-            ids = torch.zeros((len(batch), max(len(encoded[i][0]) for i in batch)), dtype=torch.long)
-            for r, i in enumerate(batch):
-                ids[r, : len(encoded[i][0])] = torch.tensor(encoded[i][0])
-            out = model.transformer(input_ids=ids, attention_mask=(ids != 0).long()).last_hidden_state
-            for r, i in enumerate(batch):
-                firsts = out[r, encoded[i][1]]
-                spans = words(texts[i])[: len(firsts)]
+            batch = order[b : b + 64]
+            inputs = _inputs([encoded[i][0] for i in batch], [encoded[i][1] for i in batch])
+            _, _, keep, firsts = tagger(*(torch.from_numpy(a) for a in inputs))
+            k = 0
+            for i in batch:
+                spans = words(texts[i])[: len(encoded[i][1])]
                 gold = diff(texts[i], rows[i]["original"])
-                hidden.append(firsts[: len(spans)].numpy().astype(np.float16))
-                keep = model.classifier(firsts[: len(spans)]).softmax(-1)[:, 0].numpy() if with_change else 1.0
-                change.append(1 - keep * np.ones(len(spans)))
+                hidden.append(firsts[k : k + len(spans)].numpy().astype(np.float16))
+                change.append(1 - keep[k : k + len(spans)].numpy())
                 labels += [any(e.start < end and start < e.end for e in gold) for start, end in spans]
                 row_of += [i] * len(spans)
+                k += len(encoded[i][1])
     return np.concatenate(hidden), np.array(labels), np.concatenate(change), np.array(row_of)
 
 
@@ -124,7 +121,7 @@ def fit_head(model_dir: Path, data: Path, families: Sequence[str] = FAMILIES, ou
     head = SpunHead.load(out)
     for family in FAMILIES:
         rows = read(f"lofo_dev_{family}.jsonl", DEV_ROWS)
-        h, labels, change, row_of = encodings(model, sp, rows, with_change=True)
+        h, labels, change, row_of = encodings(model, sp, rows)
         spun = np.array(head(h.astype(np.float32)))
         clean = np.array([r["clean"] for r in rows])
         print(
