@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from restore.edits import Edit, apply, words
 from restore.features import FEATURES, Candidate
-from restore.looks import Look
+from restore.looks import Look, choose
 
 if TYPE_CHECKING:
     from restore.engine import Tags
@@ -115,11 +115,21 @@ class Report:
         return bool(self.spans)
 
 
-def _assoc(lm: NgramLM, a: str, b: str) -> float:
-    """log of how much more often ``a b`` was seen in clean news than chance predicts (smoothed, clipped)."""
-    seen = lm.count(a, b)
-    expected = (lm.unigrams.get(a, 0) + 1) * (lm.unigrams.get(b, 0) + 1) / lm.total
-    return max(min(math.log((seen + 0.1) / expected), _ASSOC_CLIP), -_ASSOC_CLIP)
+def _assoc(lm: NgramLM, lowered: Sequence[str]) -> list[float]:
+    """For each neighbouring pair ``a b`` of ``lowered``: the log of how much more often it was seen in clean news
+    than chance predicts (smoothed, clipped), read in one lookup."""
+    import numpy as np
+
+    from restore.graph import _unigram_counts
+
+    ids = np.array([lm.ids.get(w, -1) for w in lowered], np.int64)
+    a, b = ids[:-1], ids[1:]
+    key = a * len(lm.ids) + b
+    k = np.minimum(lm.keys.searchsorted(key), len(lm.keys) - 1)
+    seen = np.where((a >= 0) & (b >= 0) & (lm.keys[k] == key), lm.counts[k], 0)
+    uni = _unigram_counts(lm)
+    expected = (np.where(a >= 0, uni[a], 0) + 1.0) * (np.where(b >= 0, uni[b], 0) + 1.0) / lm.total
+    return np.clip(np.log((seen + 0.1) / expected), -_ASSOC_CLIP, _ASSOC_CLIP).tolist()
 
 
 def _logit(p: float) -> float:
@@ -133,10 +143,11 @@ def _probability(features: Sequence[float], weights: Sequence[float], bias: floa
 
 
 def word_features(
-    text: str, tags: Tags, candidates: Sequence[Candidate], look: Look, lm: NgramLM
+    text: str, tags: Tags, candidates: Sequence[Candidate], scored: Sequence[Edit], lm: NgramLM
 ) -> tuple[list[tuple[int, int]], list[list[float] | None]]:
     """The word spans of sentence ``text`` and each word's WORD_FEATURES (None for words without a letter,
-    which are never flagged)."""
+    which are never flagged); ``scored``: the candidates' edits with the first look's probability
+    (``Look.scored``)."""
     spans = words(text)
     keep, spun = tags[2], tags[3]
     change = [1 - keep[i] if i < len(keep) else 0.0 for i in range(len(spans))]
@@ -146,17 +157,18 @@ def word_features(
     gain = [0.0] * len(spans)
     starts = {s: i for i, (s, _) in enumerate(spans)}
     rate_index, gain_index = FEATURES.index("log_edit_rate"), FEATURES.index("trigram_gain")
-    for c in candidates:
+    for c, edit in zip(candidates, scored):
         i = starts.get(c.edit.start)
         if i is None:
             continue
-        p = look.probability(c)
+        p = edit.score
         r = math.exp(c.features[rate_index]) if c.features[rate_index] > math.log(1e-6) else 0.0
         for j in range(i, len(spans)):
             if spans[j][0] >= c.edit.end:
                 break
             best[j], rate[j], gain[j] = max(best[j], p), max(rate[j], r), max(gain[j], c.features[gain_index])
     lowered = ["<s>", *(text[s:e].lower() for s, e in spans), "</s>"]
+    assoc = _assoc(lm, lowered)
     total_change, total_spun, others = sum(change), sum(spun), max(len(spans) - 1, 1)
     out: list[list[float] | None] = []
     for i, (s, e) in enumerate(spans):
@@ -164,7 +176,7 @@ def word_features(
         if not any(ch.isalpha() for ch in word):
             out.append(None)
             continue
-        left, right = _assoc(lm, lowered[i], lowered[i + 1]), _assoc(lm, lowered[i + 1], lowered[i + 2])
+        left, right = assoc[i], assoc[i + 1]
         out.append(
             [
                 math.log(max(change[i], 1e-6)),
@@ -215,15 +227,16 @@ def sentence_spans(
     text: str,
     spans: Sequence[tuple[int, int]],
     scores: Sequence[float],
-    candidates: list[Candidate],
+    scored: Sequence[Edit],
     look: Look,
     threshold: float,
 ) -> list[Span]:
-    """Runs of words at least ``threshold`` suspicious in sentence ``text``, widened to the restorer's edits that
-    overlap them, with the run's text after those edits as the suggestion (None when it makes none there)."""
+    """Runs of words at least ``threshold`` suspicious in sentence ``text``, widened to the edits ``look`` makes of
+    the ``scored`` candidates that overlap them, with the run's text after those edits as the suggestion (None
+    when it makes none there)."""
     if max(scores, default=0.0) < threshold:
         return []
-    edits = look.choose(candidates)
+    edits = choose(scored, look.min_confidence)
     ranges: list[list[int]] = []
     for i, (start, end) in enumerate(spans):
         if scores[i] < threshold:
@@ -252,9 +265,10 @@ def score_sentences(
     candidates = pipeline.reread(sentences, pipeline.propose(sentences, tagged), look)
     out = []
     for text, tags, cands in zip(sentences, tagged, candidates):
-        spans, features = word_features(text, tags, cands, look, pipeline.ngrams)
+        scored = look.scored(cands)
+        spans, features = word_features(text, tags, cands, scored, pipeline.ngrams)
         scores = word_scores(features, settings)
-        out.append((max(scores, default=0.0), sentence_spans(text, spans, scores, cands, look, settings.threshold)))
+        out.append((max(scores, default=0.0), sentence_spans(text, spans, scores, scored, look, settings.threshold)))
     return out
 
 

@@ -85,17 +85,36 @@ def _in_number(text: str, start: int, end: int) -> bool:
 
 
 def propose(
-    text: str,
-    tags: Tags,
+    texts: Sequence[str],
+    tagged: Sequence[Tags],
     phrases: Sequence[str],
     table: PhraseTable,
     lm: NgramLM,
     graph: SynonymGraph | None = None,
-) -> list[Candidate]:
-    """The candidate edits of one sentence with their features (order of FEATURES); ``graph`` adds the
+) -> list[list[Candidate]]:
+    """The candidate edits of each sentence with their features (order of FEATURES); ``graph`` adds the
     originals its thesauri list for the words the tagger or the spun-word head suspects, and says which
-    candidates it relates."""
-    labels, probs, keep, spun = tags
+    candidates it relates (the n-gram model reads them for all the sentences at once)."""
+    drafts = [_draft(text, tags, phrases, table) for text, tags in zip(texts, tagged)]
+    wanted: list[list[int]] = []  # per sentence: the words whose graph originals are read
+    for (spans, found, _), (_, _, keep, spun) in zip(drafts, tagged):
+        n = min(len(spans), len(keep))
+        suspected = [i for i in range(n) if max(spun[i], 1 - keep[i]) >= GRAPH_FLOOR]
+        others = {i for i, k, _, _ in found.values() if k == 1}.difference(suspected)
+        wanted.append([*suspected, *sorted(others)] if graph is not None else [])
+    readings = _graph_readings(texts, [d[0] for d in drafts], wanted, graph, lm) if graph is not None else None
+    return [
+        _candidates(text, tags, *draft, readings[j] if readings else {}, lm, graph)
+        for j, (text, tags, draft) in enumerate(zip(texts, tagged, drafts))
+    ]
+
+
+def _draft(
+    text: str, tags: Tags, phrases: Sequence[str], table: PhraseTable
+) -> tuple[list[tuple[int, int]], dict[tuple[int, int, str], list], dict[tuple[int, int, str], float]]:
+    """The word spans of ``text``, the table's and the tagger's candidates ((start, end, after) -> [first word,
+    words, swap rate, count]) and the tagger's own proposals with their probabilities."""
+    labels, probs, keep, _ = tags
     spans = words(text)
     n = min(len(spans), len(keep))
     tagger = {(e.start, e.end, e.after): e.score for e in decode(text, labels, probs, phrases, TAGGER_FLOOR)}
@@ -116,19 +135,34 @@ def propose(
             i = starts[start]
             k = sum(1 for _, e in spans[i:] if e <= end)
             found[(start, end, after)] = [i, k, 0.0, 0]
+    return spans, found, tagger
+
+
+def _candidates(
+    text: str,
+    tags: Tags,
+    spans: list[tuple[int, int]],
+    found: dict[tuple[int, int, str], list],
+    tagger: dict[tuple[int, int, str], float],
+    readings: dict[int, dict[str, float]],
+    lm: NgramLM,
+    graph: SynonymGraph | None,
+) -> list[Candidate]:
+    """One sentence's candidates with their features: the drafted ones, and for each suspected word the
+    GRAPH_TOP originals the n-gram model reads best in its place (``readings``: word -> original -> score)."""
+    _, _, keep, spun = tags
     lowered = [text[s:e].lower() for s, e in spans]
-    readings: dict[int, dict[str, float]] = {}  # word -> its graph originals' trigram scores in place of it
     if graph is not None:
-        suspected = [i for i in range(n) if max(spun[i], 1 - keep[i]) >= GRAPH_FLOOR]
-        others = {i for i, k, _, _ in found.values() if k == 1}.difference(suspected)
-        readings = _graph_readings(text, spans, lowered, [*suspected, *sorted(others)], graph, lm)
-        for i in suspected:
-            for after in sorted(readings[i], key=readings[i].__getitem__, reverse=True)[:GRAPH_TOP]:
-                found.setdefault((spans[i][0], spans[i][1], after), [i, 1, 0.0, 0])
+        n = min(len(spans), len(keep))
+        for i in range(n):
+            if max(spun[i], 1 - keep[i]) >= GRAPH_FLOOR:
+                for after in sorted(readings[i], key=readings[i].__getitem__, reverse=True)[:GRAPH_TOP]:
+                    found.setdefault((spans[i][0], spans[i][1], after), [i, 1, 0.0, 0])
     looks_spun = [max(1 - keep[j], spun[j]) if j < len(keep) else 0.0 for j in range(len(spans))]
     for i, _, rate, _ in found.values():
         looks_spun[i] = max(looks_spun[i], rate)
     total = sum(looks_spun)
+    leaders = {i: _leaders(reading) for i, reading in readings.items()}
     out = []
     spun_side: dict = {}  # the spun words' scores, shared by up to 3 replacements
     for (start, end, after), (i, k, rate, count) in found.items():
@@ -138,6 +172,7 @@ def propose(
         gain, left_gain, right_gain, trigram_gain = _context(lm, *_window(lowered, i, k), before, after, spun_side)
         p_keep = keep[i] if i < len(keep) else 1.0
         reading = readings.get(i, {}) if k == 1 else {}
+        low = after.lower()
         t = tagger.get((start, end, after))
         features = [
             gain,
@@ -153,8 +188,8 @@ def propose(
             t or 0.0,
             math.log(0.01 + (total - looks_spun[i]) / len(spans)),
             trigram_gain,
-            float(graph is not None and after.lower() in graph.originals(before.lower())),
-            _margin(reading, after.lower()),
+            float(graph is not None and low in graph.originals(before.lower())),
+            _margin(reading, leaders[i], low) if reading else 0.0,
             math.log(1 + len(reading)),
             _log(spun[i] if i < len(spun) else 0.0),
         ]
@@ -163,49 +198,63 @@ def propose(
 
 
 def _graph_readings(
-    text: str,
-    spans: Sequence[tuple[int, int]],
-    lowered: Sequence[str],
-    indices: Sequence[int],
+    texts: Sequence[str],
+    spans: Sequence[Sequence[tuple[int, int]]],
+    wanted: Sequence[Sequence[int]],
     graph: SynonymGraph,
     lm: NgramLM,
-) -> dict[int, dict[str, float]]:
-    """For each word of ``indices``: the one-word originals ``graph`` offers that the n-gram model knows, each with
-    its trigram score in the word's place (read together, a call per window shape); none for a word without a
-    letter, inside a number or capitalised mid-sentence (a name)."""
+) -> list[dict[int, dict[str, float]]]:
+    """For each sentence, for each of its ``wanted`` words: the one-word originals ``graph`` offers that the n-gram
+    model knows, each with its trigram score in the word's place (read together, a call per window shape for all
+    the sentences); none for a word without a letter, inside a number or capitalised mid-sentence (a name)."""
     import numpy as np
 
     from restore.graph import trigram_scores
 
-    out: dict[int, dict[str, float]] = {}
-    shapes: dict[tuple[int, int], list] = {}  # window shape -> (word, originals, their ids, window ids) rows
-    for i in indices:
-        out[i] = {}
-        word = text[spans[i][0] : spans[i][1]]
-        if not any(ch.isalpha() for ch in word) or (i > 0 and word[:1].isupper()) or _in_number(text, *spans[i]):
-            continue
-        names, ids = graph.known_originals(lowered[i], lm)
-        if names:
-            left2, right2 = _window(lowered, i, 1)
-            context = [lm.ids.get(w, -1) for w in (*left2, *right2)]
-            shapes.setdefault((len(left2), len(right2)), []).append((i, names, ids, context))
+    out: list[dict[int, dict[str, float]]] = [{} for _ in texts]
+    shapes: dict[tuple[int, int], list] = {}  # window shape -> (sentence, word, originals, ids, window ids) rows
+    for j, (text, sentence, indices) in enumerate(zip(texts, spans, wanted)):
+        lowered = [text[s:e].lower() for s, e in sentence] if indices else []
+        for i in indices:
+            out[j][i] = {}
+            word = text[sentence[i][0] : sentence[i][1]]
+            if not any(ch.isalpha() for ch in word) or (i > 0 and word[:1].isupper()) or _in_number(text, *sentence[i]):
+                continue
+            names, ids = graph.known_originals(lowered[i], lm)
+            if names:
+                left2, right2 = _window(lowered, i, 1)
+                context = [lm.ids.get(w, -1) for w in (*left2, *right2)]
+                shapes.setdefault((len(left2), len(right2)), []).append((j, i, names, ids, context))
     for (left_size, _), rows in shapes.items():
-        counts = [len(ids) for _, _, ids, _ in rows]
-        window = np.repeat(np.array([context for *_, context in rows], np.int64), counts, axis=0)
-        ids = np.concatenate([ids for _, _, ids, _ in rows])
-        scores = trigram_scores(lm, tuple(window.T[:left_size]), ids, tuple(window.T[left_size:])).tolist()
+        counts = [len(ids) for *_, ids, _ in rows]
+        window = np.array([context for *_, context in rows], np.int64).T
+        ids = np.concatenate([ids for *_, ids, _ in rows])
+        scores = trigram_scores(lm, tuple(window[:left_size]), ids, tuple(window[left_size:]), counts).tolist()
         k = 0
-        for (i, names, _, _), count in zip(rows, counts):
-            out[i] = dict(zip(names, scores[k : k + count]))
+        for (j, i, names, _, _), count in zip(rows, counts):
+            out[j][i] = dict(zip(names, scores[k : k + count]))
             k += count
     return out
 
 
-def _margin(reading: dict[str, float], after: str) -> float:
-    """``after``'s score minus the best other original's (0 when the graph offers no rival or not ``after``)."""
+def _leaders(reading: dict[str, float]) -> tuple[str | None, float, float]:
+    """The best-read original of a word's ``reading``, its score and the runner-up's (-inf when none)."""
+    best, first, second = None, -math.inf, -math.inf
+    for name, value in reading.items():
+        if value > first:
+            best, first, second = name, value, first
+        elif value > second:
+            second = value
+    return best, first, second
+
+
+def _margin(reading: dict[str, float], leaders: tuple[str | None, float, float], after: str) -> float:
+    """``after``'s score minus the best other original's (0 when the graph offers no rival or not ``after``);
+    ``leaders``: ``_leaders(reading)``."""
     if after not in reading or len(reading) < 2:
         return 0.0
-    return reading[after] - max(v for k, v in reading.items() if k != after)
+    best, first, second = leaders
+    return reading[after] - (second if after == best else first)
 
 
 def _window(lowered: Sequence[str], i: int, k: int) -> tuple[tuple[str, ...], tuple[str, ...]]:

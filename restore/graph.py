@@ -203,47 +203,75 @@ def _inflect(term: str, tag: str | None) -> str | None:
     return " ".join([*parts[:k], forms[0], *parts[k + 1 :]])
 
 
-def trigram_scores(lm, left: tuple, ids: np.ndarray, right: tuple) -> np.ndarray:
+def trigram_scores(lm, left: tuple, ids: np.ndarray, right: tuple, repeats: np.ndarray | None = None) -> np.ndarray:
     """``lm.trigram_score(left, w, right)`` for every one-word candidate ``w`` at once, given its id in ``lm``'s
     vocabulary: the n-gram model's reading of each candidate between its neighbours. A neighbour is a word shared
-    by every candidate or an array of word ids (-1: unknown), one per candidate, so that the candidates of many
-    words with windows of the same shape are read in one call."""
+    by every candidate or an array of word ids (-1: unknown), so that the candidates of many words with windows
+    of the same shape are read in one call: one id per candidate, or, with ``repeats``, one per word whose
+    ``repeats[r]`` candidates follow each other in ``ids``. Each bigram of the window is looked up once."""
     from restore.phrases import BACKOFF
 
     size = len(lm.ids)
     uni = _unigram_counts(lm)
+    mid = len(left)
 
     def word(x) -> np.ndarray:
         return x if isinstance(x, np.ndarray) else np.int64(lm.ids.get(x, -1))
 
     w = [word(x) for x in left] + [ids] + [word(x) for x in right]
+    w_rows = w  # the neighbours per word (per candidate without ``repeats``)
+    if repeats is not None:
+        w = [x if j == mid or not np.ndim(x) else np.repeat(x, repeats) for j, x in enumerate(w)]
 
     def bigram_index(ia, ib) -> np.ndarray:
         """Index of each bigram (a, b) in lm.keys, or -1."""
         key = ia * size + ib
-        k = np.minimum(lm.keys.searchsorted(key), len(lm.keys) - 1)
+        k = np.minimum(_search(lm.keys, key), len(lm.keys) - 1)
         return np.where((ia >= 0) & (ib >= 0) & (lm.keys[k] == key), k, -1)
 
-    def bigram_logprob(ia, ib) -> np.ndarray:
-        k = bigram_index(ia, ib)
+    bigrams: dict[int, np.ndarray] = {}
+
+    def bigram(j: int) -> np.ndarray:
+        """bigram_index of words j, j + 1 of the window, per candidate (a pair beside the candidate per word)."""
+        if j not in bigrams:
+            if repeats is not None and (j + 1 < mid or j > mid):
+                k = bigram_index(w_rows[j], w_rows[j + 1])
+                bigrams[j] = np.repeat(k, repeats) if np.ndim(k) else k
+            else:
+                bigrams[j] = bigram_index(w[j], w[j + 1])
+        return bigrams[j]
+
+    def bigram_logprob(j: int) -> np.ndarray:
+        ia, ib, k = w[j], w[j + 1], bigram(j)
         seen = np.log(lm.counts[np.maximum(k, 0)] / np.maximum(uni[np.maximum(ia, 0)], 1))
         unseen = np.log(BACKOFF * (np.where(ib >= 0, uni[np.maximum(ib, 0)], 0) + 0.5) / lm.total)
         return np.where(k >= 0, seen, unseen)
 
-    def trigram_logprob(ia, ib, ic) -> np.ndarray:
-        kab = bigram_index(ia, ib)
+    def trigram_logprob(j: int) -> np.ndarray:
+        kab, ic = bigram(j), w[j + 2]
         key = kab * size + ic
-        t = np.minimum(lm.trigram_keys.searchsorted(key), len(lm.trigram_keys) - 1)
+        t = np.minimum(_search(lm.trigram_keys, key), len(lm.trigram_keys) - 1)
         found = (kab >= 0) & (ic >= 0) & (lm.trigram_keys[t] == key)
         seen = np.log(lm.trigram_counts[t] / lm.counts[np.maximum(kab, 0)])
-        return np.where(found, seen, np.log(BACKOFF) + bigram_logprob(ib, ic))
+        return np.where(found, seen, np.log(BACKOFF) + bigram_logprob(j + 1))
 
     total = np.zeros(len(ids))
     if len(left) == 1:
-        total += bigram_logprob(w[0], w[1])
+        total += bigram_logprob(0)
     for j in range(len(w) - 2):
-        total += trigram_logprob(w[j], w[j + 1], w[j + 2])
+        total += trigram_logprob(j)
     return total
+
+
+def _search(keys: np.ndarray, queries) -> np.ndarray:
+    """``keys.searchsorted(queries)``, many queries looked up in ascending order: neighbouring lookups share the
+    table's cache lines (2-3x faster on the n-gram tables)."""
+    if np.ndim(queries) == 0 or len(queries) < 64:
+        return keys.searchsorted(queries)
+    order = np.argsort(queries)
+    found = np.empty(len(queries), np.int64)
+    found[order] = keys.searchsorted(queries[order])
+    return found
 
 
 @lru_cache(maxsize=4)

@@ -120,7 +120,7 @@ class Pipeline:
     def propose(self, sentences: Sequence[str], tagged: Sequence[Tags]) -> list[list[Candidate]]:
         """Step 3: each sentence's candidates with FEATURES."""
         phrases = self.backend.phrases
-        return [propose(s, tags, phrases, self.table, self.ngrams, self.graph) for s, tags in zip(sentences, tagged)]
+        return propose(sentences, tagged, phrases, self.table, self.ngrams, self.graph)
 
     def reread(
         self, sentences: Sequence[str], candidates: Sequence[list[Candidate]], first: Look

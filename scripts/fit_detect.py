@@ -39,7 +39,7 @@ def featurise(restorer: Restorer, texts: list[str], batch_size: int = 64) -> lis
     candidates = pipeline.reread(sentences, pipeline.propose(sentences, tagged), pipeline.first)
     out: list[list] = [[] for _ in texts]
     for (t, s, _), text, tags, cands in zip(located, sentences, tagged, candidates):
-        spans, feats = word_features(text, tags, cands, pipeline.first, pipeline.ngrams)
+        spans, feats = word_features(text, tags, cands, pipeline.first.scored(cands), pipeline.ngrams)
         out[t] += [((s + a, s + b), f) for (a, b), f in zip(spans, feats)]
     return out
 

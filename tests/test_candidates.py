@@ -5,7 +5,8 @@ import math
 import pytest
 
 from restore.edits import Edit, diff, words
-from restore.features import FEATURES, Candidate, in_context, propose, reread
+from restore.features import FEATURES, Candidate, in_context, reread
+from restore.features import propose as propose_all
 from restore.looks import Look
 from restore.phrases import NgramLM, PhraseTable
 from restore_eval.targets import helps
@@ -18,6 +19,12 @@ PAIRS = [
     ("They sentence the attack.", "They condemn the attack."),
 ]
 CLEAN = [o for _, o in PAIRS] * 3
+
+
+def propose(text: str, tags, *args) -> list[Candidate]:
+    """One sentence's candidates."""
+    (found,) = propose_all([text], [tags], *args)
+    return found
 
 
 def test_phrase_table_counts_edits_and_occurrences_sentence_initial_case_folded(tmp_path):
@@ -223,3 +230,20 @@ def test_a_word_the_spun_head_suspects_gets_the_graphs_originals_that_read_best_
     assert found["landed", "arrived"][margin] == 0.0  # no rival
     calm = ([0] * n, [0.0] * n, [1.0] * n, [0.0] * n)
     assert propose(text, calm, [], table, lm, graph) == []  # words nothing suspects get none
+
+
+def test_sentences_proposed_together_get_what_each_gets_alone():
+    from restore.graph import SynonymGraph
+
+    graph = SynonymGraph.build([("top", "finest"), ("best", "finest"), ("good", "finest"), ("arrive", "land")])
+    lm = NgramLM.build(CLEAN + ["The good food is here."])
+    table = PhraseTable.build(PAIRS)
+    texts = ["Washington's finest diplomat landed.", "The best food landed here.", "Washington's best diplomat."]
+    tagged = [
+        ([0] * 5, [0.0] * 5, [1.0, 0.1, 1.0, 1.0, 1.0], [0.0, 0.9, 0.0, 0.9, 0.0]),
+        ([0] * 6, [0.0] * 6, [1.0] * 6, [0.0, 0.5, 0.0, 0.9, 0.0, 0.0]),
+        ([0] * 4, [0.0] * 4, [1.0, 0.1, 1.0, 1.0], [0.0] * 4),
+    ]
+    together = propose_all(texts, tagged, [], table, lm, graph)
+    assert together == [propose(t, tags, [], table, lm, graph) for t, tags in zip(texts, tagged)]
+    assert all(together)

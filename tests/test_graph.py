@@ -90,3 +90,11 @@ def test_the_batched_reading_is_the_n_gram_models_own():
     right = tuple(np.array([lm.ids.get(x[1][j], -1) for x in windows]) for j in range(2))
     expected = [lm.trigram_score(*window[:1], c, window[1]) for window, c in zip(windows, candidates)]
     assert np.allclose(trigram_scores(lm, left, ids, right), expected, rtol=0, atol=1e-9)
+    # ... or one array entry per word, its candidates following each other (``repeats``): the same readings
+    rows = [contexts[0], contexts[3], contexts[0]]
+    counts = np.array([2, 2, 1])
+    left = tuple(np.array([lm.ids.get(x[0][j], -1) for x in rows]) for j in range(2))
+    right = tuple(np.array([lm.ids.get(x[1][j], -1) for x in rows]) for j in range(2))
+    windows = [rows[0], rows[0], rows[1], rows[1], rows[2]]
+    expected = [lm.trigram_score(window[0], c, window[1]) for window, c in zip(windows, candidates)]
+    assert np.allclose(trigram_scores(lm, left, ids, right, counts), expected, rtol=0, atol=1e-9)
