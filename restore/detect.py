@@ -1,12 +1,12 @@
 """Spin detection: how likely a text is machine-spun, which sentences, and which words.
 
-Every word gets a suspicion: a logistic model (fitted on dev pairs by ``scripts/fit_detect.py``) over what
-the restorer already knows there (the tagger's P(change), the likeliest candidate edit covering the word,
-the phrase table's swap rate) and what an n-gram model of clean news says about the word between its
-neighbours, which needs no spinner's dictionary: "counterfeit consciousness" is two common words never seen
-together. A sentence's score is its most suspicious word's; a text's score comes from its sentence scores
-(a second small logistic model). Runs of words at least ``threshold`` suspicious are the flagged spans, each
-with the restorer's replacement when it would make one there.
+Every word gets a suspicion: small gradient-boosted trees (fitted on dev pairs by ``scripts/fit_detect.py``)
+over what the restorer already knows there (the tagger's P(change), the spun-word head's P(spun), the
+likeliest candidate edit covering the word, the phrase table's swap rate) and what an n-gram model of clean
+news says about the word between its neighbours, which needs no spinner's dictionary: "counterfeit
+consciousness" is two common words never seen together. A sentence's score is its most suspicious word's; a
+text's score comes from its sentence scores (a small logistic model). Runs of words at least ``threshold``
+suspicious are the flagged spans, each with the restorer's replacement when it would make one there.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from restore.edits import Edit, apply, words
@@ -48,26 +49,99 @@ _ASSOC_CLIP = 12.0
 
 
 @dataclass(frozen=True)
-class DetectSettings:
-    """The fitted numbers: per-word weights by feature name, per-document weights, and the flagging threshold."""
+class WordTrees:
+    """Gradient-boosted trees over WORD_FEATURES: a word's log-odds of being spun is ``baseline`` plus the value
+    of the leaf it reaches in each tree. The nodes of all trees are in flat lists (``roots``: each tree's first);
+    a node sends a word left when its ``feature`` is at most ``threshold``; a leaf points to itself, so every tree
+    is walked ``depth`` steps. Exact comparisons and a sum in tree order: a word's score never depends on the
+    other words scored with it."""
 
-    word_weights: dict[str, float]
-    word_bias: float
+    baseline: float
+    depth: int
+    roots: tuple[int, ...]
+    feature: tuple[int, ...]
+    threshold: tuple[float, ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+    value: tuple[float, ...]
+
+    @cached_property
+    def _arrays(self) -> tuple:
+        import numpy as np
+
+        return (
+            np.array(self.roots, np.int64),
+            np.array(self.feature, np.int64),
+            np.array(self.threshold, np.float64),
+            np.array(self.left, np.int64),
+            np.array(self.right, np.int64),
+            np.array(self.value, np.float64),
+        )
+
+    def logits(self, x) -> list[float]:
+        """The log-odds of each row of ``x`` (words by WORD_FEATURES)."""
+        import numpy as np
+
+        roots, feature, threshold, left, right, value = self._arrays
+        x = np.asarray(x, np.float64).reshape(-1, len(WORD_FEATURES))
+        out = []
+        for start in range(0, len(x), 4096):  # words by trees at a time: memory stays bounded
+            part = x[start : start + 4096]
+            node = np.repeat(roots[None], len(part), axis=0)
+            rows = np.arange(len(part))[:, None]
+            for _ in range(self.depth):
+                node = np.where(part[rows, feature[node]] <= threshold[node], left[node], right[node])
+            out += (self.baseline + value[node].cumsum(axis=1)[:, -1]).tolist()
+        return out
+
+    def to_json(self) -> dict:
+        return {"features": list(WORD_FEATURES)} | {
+            k: getattr(self, k) if k in ("baseline", "depth") else list(getattr(self, k))
+            for k in ("baseline", "depth", "roots", "feature", "threshold", "left", "right", "value")
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> WordTrees:
+        """Read what ``to_json`` wrote; trees over other features than WORD_FEATURES are a ValueError naming them."""
+        names = list(data.get("features", []))
+        if names != list(WORD_FEATURES):
+            missing = [n for n in WORD_FEATURES if n not in names] or ["(their order)"]
+            raise ValueError(f'"detect" word_trees are not over this version\'s word features: {", ".join(missing)}')
+        nodes = len(data["feature"])
+        if not all(len(data[k]) == nodes for k in ("threshold", "left", "right", "value")):
+            raise ValueError('"detect" word_trees: feature, threshold, left, right and value differ in length')
+        return cls(
+            float(data["baseline"]),
+            int(data["depth"]),
+            tuple(int(i) for i in data["roots"]),
+            tuple(int(i) for i in data["feature"]),
+            tuple(float(t) for t in data["threshold"]),
+            tuple(int(i) for i in data["left"]),
+            tuple(int(i) for i in data["right"]),
+            tuple(float(v) for v in data["value"]),
+        )
+
+
+@dataclass(frozen=True)
+class DetectSettings:
+    """The fitted numbers: the word trees, per-document weights, and the flagging threshold."""
+
+    word_trees: WordTrees
     doc_weights: dict[str, float]
     doc_bias: float
-    threshold: float  # a word at least this suspicious is flagged (chosen on dev: <= 10 false flags per 1,000
+    threshold: float  # a word at least this suspicious is flagged (chosen on dev: <= 5 false flags per 1,000
     # clean sentences)
 
     @classmethod
     def from_json(cls, data: dict) -> DetectSettings:
-        """Read the "detect" object of restore.json; a missing feature weight is a ValueError naming it."""
-        for key, names in (("word_weights", WORD_FEATURES), ("doc_weights", DOC_FEATURES)):
-            missing = [n for n in names if n not in data.get(key, {})]
-            if missing:
-                raise ValueError(f'"detect" has no {key} for {", ".join(missing)}')
+        """Read the "detect" object of restore.json; a missing feature or weight is a ValueError naming it."""
+        if "word_trees" not in data:
+            raise ValueError('"detect" has no word_trees (fit them with scripts/fit_detect.py)')
+        missing = [n for n in DOC_FEATURES if n not in data.get("doc_weights", {})]
+        if missing:
+            raise ValueError(f'"detect" has no doc_weights for {", ".join(missing)}')
         return cls(
-            {n: float(data["word_weights"][n]) for n in WORD_FEATURES},
-            float(data["word_bias"]),
+            WordTrees.from_json(data["word_trees"]),
             {n: float(data["doc_weights"][n]) for n in DOC_FEATURES},
             float(data["doc_bias"]),
             float(data["threshold"]),
@@ -75,8 +149,7 @@ class DetectSettings:
 
     def to_json(self) -> dict:
         return {
-            "word_weights": self.word_weights,
-            "word_bias": self.word_bias,
+            "word_trees": self.word_trees.to_json(),
             "doc_weights": self.doc_weights,
             "doc_bias": self.doc_bias,
             "threshold": self.threshold,
@@ -137,9 +210,12 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def _probability(features: Sequence[float], weights: Sequence[float], bias: float) -> float:
-    z = bias + sum(w * f for w, f in zip(weights, features))
+def _sigmoid(z: float) -> float:
     return 1 / (1 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+def _probability(features: Sequence[float], weights: Sequence[float], bias: float) -> float:
+    return _sigmoid(bias + sum(w * f for w, f in zip(weights, features)))
 
 
 def word_features(
@@ -196,10 +272,12 @@ def word_features(
     return spans, out
 
 
-def word_scores(features: Sequence[list[float] | None], settings: DetectSettings) -> list[float]:
-    """Each word's suspicion (0 for words without a letter)."""
-    weights = [settings.word_weights[n] for n in WORD_FEATURES]
-    return [0.0 if f is None else _probability(f, weights, settings.word_bias) for f in features]
+def word_scores(sentences: Sequence[Sequence[list[float] | None]], settings: DetectSettings) -> list[list[float]]:
+    """Each word's suspicion, sentence by sentence (0 for words without a letter); the words of all the sentences
+    go through the trees together."""
+    rows = [f for features in sentences for f in features if f is not None]
+    logits = iter(settings.word_trees.logits(rows))
+    return [[0.0 if f is None else _sigmoid(next(logits)) for f in features] for features in sentences]
 
 
 def doc_features(sentence_scores: Sequence[float], threshold: float) -> list[float]:
@@ -263,13 +341,13 @@ def score_sentences(
     (the second look, when there is one, only rescores them)."""
     look = pipeline.first
     candidates = pipeline.reread(sentences, pipeline.propose(sentences, tagged), look)
-    out = []
-    for text, tags, cands in zip(sentences, tagged, candidates):
-        scored = look.scored(cands)
-        spans, features = word_features(text, tags, cands, scored, pipeline.ngrams)
-        scores = word_scores(features, settings)
-        out.append((max(scores, default=0.0), sentence_spans(text, spans, scores, scored, look, settings.threshold)))
-    return out
+    scored = [look.scored(cands) for cands in candidates]
+    read = [word_features(*x, pipeline.ngrams) for x in zip(sentences, tagged, candidates, scored)]
+    scores = word_scores([features for _, features in read], settings)
+    return [
+        (max(s, default=0.0), sentence_spans(text, spans, s, edits, look, settings.threshold))
+        for text, (spans, _), s, edits in zip(sentences, read, scores, scored)
+    ]
 
 
 def reports(

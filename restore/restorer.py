@@ -89,7 +89,13 @@ class Restorer:
         with _reading(path / SETTINGS_FILE):
             first, second = load_looks(path / SETTINGS_FILE, FEATURES, SECOND_LOOK_FEATURES if lm else None)
             detect = json.loads((path / SETTINGS_FILE).read_text(encoding="utf-8")).get("detect")
+        self.detect: DetectSettings | None = None  # spin detection; a model without (or with stale) settings restores
+        self._no_detect = f"{path / SETTINGS_FILE}: no detect settings (fit them with scripts/fit_detect.py)"
+        try:
             self.detect = DetectSettings.from_json(detect) if detect is not None else None
+        except (ValueError, KeyError, TypeError) as e:
+            reason = e if isinstance(e, ValueError) else "unreadable detect settings"
+            self._no_detect = f"{path / SETTINGS_FILE}: {reason}"
         context_lm = None
         if lm:
             from restore.lm import ContextLM
@@ -144,7 +150,7 @@ class Restorer:
         from restore.detect import reports, score_sentences
 
         if self.detect is None:
-            raise ValueError(f"{self.path / SETTINGS_FILE}: no detect settings (fit them with scripts/fit_detect.py)")
+            raise ValueError(self._no_detect)
         single, docs = _as_list(texts)
         located = [(d, s, e) for d, text in enumerate(docs) for s, e in split(text)]
         sentences = [docs[d][s:e] for d, s, e in located]

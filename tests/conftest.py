@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from restore.detect import WORD_FEATURES
 from restore.edits import Edit
 
 CORPUS = (
@@ -95,10 +96,11 @@ def write_decider_files(folder: Path) -> None:
 
 
 TINY_DETECT = {  # spin detection that trusts the phrase table's swap rate alone: "best" and "12 months" are flagged
-    "word_weights": {"log_change": 0.0, "candidate": 0.0, "swap_rate": 20.0, "assoc_left": 0.0, "assoc_right": 0.0,
-                     "assoc_min": 0.0, "log_freq": 0.0, "capitalised": 0.0, "density": 0.0, "spun_logit": 0.0,
-                     "spun_density": 0.0, "best_gain": 0.0},
-    "word_bias": -5.0,
+    "word_trees": {  # one tree: a word swapped more than a quarter of the time is spun (log-odds +15), else -5
+        "features": list(WORD_FEATURES), "baseline": -5.0, "depth": 1, "roots": [0],
+        "feature": [WORD_FEATURES.index("swap_rate"), 0, 0], "threshold": [0.25, 0.0, 0.0],
+        "left": [1, 1, 2], "right": [2, 1, 2], "value": [0.0, 0.0, 20.0],
+    },
     "doc_weights": {"top_logit": 1.0, "mean_logit": 0.0, "flagged_share": 0.0},
     "doc_bias": 0.0,
     "threshold": 0.5,

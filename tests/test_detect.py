@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from restore.detect import Report, SentenceScore, Span, join
+from restore.detect import WORD_FEATURES, Report, SentenceScore, Span, WordTrees, join
 from restore.restorer import SETTINGS_FILE, Restorer
 from restore.segment import split
 from restore_eval.bench import main as bench_main
@@ -26,7 +26,8 @@ def test_report_gives_scores_and_spans_with_character_offsets_into_the_input(tin
 
 def test_a_phrase_the_model_cannot_restore_is_flagged_without_a_suggestion(tiny_restorer):
     restorer = Restorer(tiny_restorer.path)
-    restorer.detect = dataclasses.replace(restorer.detect, word_bias=5.0)  # every word suspicious
+    trees = dataclasses.replace(restorer.detect.word_trees, baseline=5.0)  # every word suspicious
+    restorer.detect = dataclasses.replace(restorer.detect, word_trees=trees)
     restorer.pipeline.first.min_confidence = 1.01  # and no edit the restorer would make
     report = restorer.score("counterfeit consciousness!")
     assert [(x.start, x.end, x.text, x.suggestion) for x in report.spans] == [
@@ -179,3 +180,36 @@ def test_bench_detect_reports_the_issue_figures(tiny_model, tmp_path, capsys):
 def test_dataclasses_are_plain_values():
     r = Report(0.5, [SentenceScore(0, 3, 0.5)], [Span(0, 3, "abc", 0.5, None)])
     assert r == Report(0.5, [SentenceScore(0, 3, 0.5)], [Span(0, 3, "abc", 0.5, None)]) and r.flagged
+
+
+def test_word_trees_walk_each_tree_to_its_leaf_and_add_the_leaves():
+    # tree 1 splits on swap_rate then on capitalised; tree 2 is a single leaf
+    rate, cap = WORD_FEATURES.index("swap_rate"), WORD_FEATURES.index("capitalised")
+    trees = WordTrees(
+        baseline=-1.0,
+        depth=2,
+        roots=(0, 5),
+        feature=(rate, cap, 0, 0, 0, 0),
+        threshold=(0.5, 0.5, 0.0, 0.0, 0.0, 0.0),
+        left=(1, 3, 2, 3, 4, 5),
+        right=(2, 4, 2, 3, 4, 5),
+        value=(0.0, 0.0, 3.0, 1.0, -2.0, 0.25),
+    )
+    words = [[0.0] * len(WORD_FEATURES) for _ in range(3)]
+    words[1][rate] = 0.9  # right: leaf 2
+    words[2][cap] = 1.0  # left, then right: leaf 4
+    assert trees.logits(words) == [-1.0 + 1.0 + 0.25, -1.0 + 3.0 + 0.25, -1.0 - 2.0 + 0.25]
+    assert trees.logits(words[2:]) == trees.logits(words)[2:]  # a word's value does not depend on the others
+    assert WordTrees.from_json(json.loads(json.dumps(trees.to_json()))) == trees
+
+
+def test_detect_settings_over_other_word_features_are_a_clear_error(tiny_model, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    settings = json.loads((folder / SETTINGS_FILE).read_text())
+    settings["detect"]["word_trees"]["features"] = ["log_change"]
+    (folder / SETTINGS_FILE).write_text(json.dumps(settings))
+    restorer = Restorer(folder)  # restoring needs no detection
+    assert isinstance(restorer.restore("no change here"), str)
+    with pytest.raises(ValueError, match="word features: candidate"):
+        restorer.score("text")
