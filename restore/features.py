@@ -96,15 +96,16 @@ def propose(
     originals its thesauri list for the words the tagger or the spun-word head suspects, and says which
     candidates it relates (the n-gram model reads them for all the sentences at once)."""
     drafts = [_draft(text, tags, phrases, table) for text, tags in zip(texts, tagged)]
-    wanted: list[list[int]] = []  # per sentence: the words whose graph originals are read
+    suspected: list[list[int]] = []  # per sentence: the words that get the graph's originals as candidates
+    wanted: list[list[int]] = []  # ... and those whose graph originals are read (for the graph features too)
     for (spans, found, _), (_, _, keep, spun) in zip(drafts, tagged):
         n = min(len(spans), len(keep))
-        suspected = [i for i in range(n) if max(spun[i], 1 - keep[i]) >= GRAPH_FLOOR]
-        others = {i for i, k, _, _ in found.values() if k == 1}.difference(suspected)
-        wanted.append([*suspected, *sorted(others)] if graph is not None else [])
+        suspected.append([i for i in range(n) if graph is not None and max(spun[i], 1 - keep[i]) >= GRAPH_FLOOR])
+        others = {i for i, k, _, _ in found.values() if k == 1}.difference(suspected[-1])
+        wanted.append([*suspected[-1], *sorted(others)] if graph is not None else [])
     readings = _graph_readings(texts, [d[0] for d in drafts], wanted, graph, lm) if graph is not None else None
     return [
-        _candidates(text, tags, *draft, readings[j] if readings else {}, lm, graph)
+        _candidates(text, tags, *draft, suspected[j], readings[j] if readings else {}, lm, graph)
         for j, (text, tags, draft) in enumerate(zip(texts, tagged, drafts))
     ]
 
@@ -144,20 +145,18 @@ def _candidates(
     spans: list[tuple[int, int]],
     found: dict[tuple[int, int, str], list],
     tagger: dict[tuple[int, int, str], float],
+    suspected: Sequence[int],
     readings: dict[int, dict[str, float]],
     lm: NgramLM,
     graph: SynonymGraph | None,
 ) -> list[Candidate]:
-    """One sentence's candidates with their features: the drafted ones, and for each suspected word the
+    """One sentence's candidates with their features: the drafted ones, and for each ``suspected`` word the
     GRAPH_TOP originals the n-gram model reads best in its place (``readings``: word -> original -> score)."""
     _, _, keep, spun = tags
     lowered = [text[s:e].lower() for s, e in spans]
-    if graph is not None:
-        n = min(len(spans), len(keep))
-        for i in range(n):
-            if max(spun[i], 1 - keep[i]) >= GRAPH_FLOOR:
-                for after in sorted(readings[i], key=readings[i].__getitem__, reverse=True)[:GRAPH_TOP]:
-                    found.setdefault((spans[i][0], spans[i][1], after), [i, 1, 0.0, 0])
+    for i in suspected:
+        for after in sorted(readings[i], key=readings[i].__getitem__, reverse=True)[:GRAPH_TOP]:
+            found.setdefault((spans[i][0], spans[i][1], after), [i, 1, 0.0, 0])
     looks_spun = [max(1 - keep[j], spun[j]) if j < len(keep) else 0.0 for j in range(len(spans))]
     for i, _, rate, _ in found.values():
         looks_spun[i] = max(looks_spun[i], rate)
