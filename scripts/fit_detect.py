@@ -51,8 +51,8 @@ def fit_trees(x: list[list[float]], y: list[int]) -> WordTrees:
             left.append(base + (i if leaf else int(node["left"])))
             right.append(base + (i if leaf else int(node["right"])))
             value.append(float(node["value"]) if leaf else 0.0)
-    trees = WordTrees(float(model._baseline_prediction.ravel()[0]), DEPTH, *map(tuple, (roots, feature, threshold,
-                      left, right, value)))  # fmt: skip
+    arrays = (roots, feature, threshold, left, right, value)
+    trees = WordTrees(float(model._baseline_prediction.ravel()[0]), DEPTH, *map(tuple, arrays))
     check = np.array(x[:2000])
     if not np.allclose(trees.logits(check), model.decision_function(check), rtol=0, atol=1e-9):
         raise RuntimeError("the exported trees do not reproduce scikit-learn's")
