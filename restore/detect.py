@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -96,8 +96,7 @@ class WordTrees:
 
     def to_json(self) -> dict:
         return {"features": list(WORD_FEATURES)} | {
-            k: getattr(self, k) if k in ("baseline", "depth") else list(getattr(self, k))
-            for k in ("baseline", "depth", "roots", "feature", "threshold", "left", "right", "value")
+            k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()
         }
 
     @classmethod
@@ -193,14 +192,13 @@ def _assoc(lm: NgramLM, lowered: Sequence[str]) -> list[float]:
     than chance predicts (smoothed, clipped), read in one lookup."""
     import numpy as np
 
-    from restore.graph import _unigram_counts
+    from restore.graph import bigram_indices, unigram_counts
 
     ids = np.array([lm.ids.get(w, -1) for w in lowered], np.int64)
     a, b = ids[:-1], ids[1:]
-    key = a * len(lm.ids) + b
-    k = np.minimum(lm.keys.searchsorted(key), len(lm.keys) - 1)
-    seen = np.where((a >= 0) & (b >= 0) & (lm.keys[k] == key), lm.counts[k], 0)
-    uni = _unigram_counts(lm)
+    k = bigram_indices(lm, a, b)
+    seen = np.where(k >= 0, lm.counts[k], 0)
+    uni = unigram_counts(lm)
     expected = (np.where(a >= 0, uni[a], 0) + 1.0) * (np.where(b >= 0, uni[b], 0) + 1.0) / lm.total
     return np.clip(np.log((seen + 0.1) / expected), -_ASSOC_CLIP, _ASSOC_CLIP).tolist()
 

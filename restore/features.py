@@ -97,30 +97,28 @@ def propose(
     originals its thesauri list for the words the tagger or the spun-word head suspects, and says which
     candidates it relates (the n-gram model reads them for all the sentences at once)."""
     drafts = [_draft(text, tags, phrases, table) for text, tags in zip(texts, tagged)]
-    suspected: list[list[int]] = []  # per sentence: the words that get the graph's originals as candidates
-    wanted: list[list[int]] = []  # ... and those whose graph originals are read (for the graph features too)
-    for (spans, found, _), (_, _, keep, spun) in zip(drafts, tagged):
-        n = min(len(spans), len(keep))
-        suspected.append([i for i in range(n) if graph is not None and max(spun[i], 1 - keep[i]) >= GRAPH_FLOOR])
-        others = {i for i, k, _, _ in found.values() if k == 1}.difference(suspected[-1])
-        wanted.append([*suspected[-1], *sorted(others)] if graph is not None else [])
-    readings: list[dict[int, dict[str, float]]] | None = None
-    if graph is not None:  # READ_CHUNK sentences at a time: the arrays stay small, the calls few
-        readings, word_spans = [], [d[0] for d in drafts]
-        for c in range(0, len(texts), READ_CHUNK):
+    suspected: list[list[int]] = [[] for _ in texts]  # per sentence: the words that get the graph's originals
+    readings: list[dict[int, dict[str, float]]] = [{} for _ in texts]  # word -> original -> its trigram score
+    if graph is not None:
+        wanted = []  # the suspected words, and those with one-word table candidates (for the graph features)
+        for j, ((spans, _, found, _), (_, _, keep, spun)) in enumerate(zip(drafts, tagged)):
+            suspected[j] = [i for i in range(min(len(spans), len(keep))) if max(spun[i], 1 - keep[i]) >= GRAPH_FLOOR]
+            others = {i for i, k, _, _ in found.values() if k == 1}.difference(suspected[j])
+            wanted.append([*suspected[j], *sorted(others)])
+        for c in range(0, len(texts), READ_CHUNK):  # a chunk at a time: the arrays stay small, the calls few
             part = slice(c, c + READ_CHUNK)
-            readings += _graph_readings(texts[part], word_spans[part], wanted[part], graph, lm)
+            readings[part] = _graph_readings(texts[part], drafts[part], wanted[part], graph, lm)
     return [
-        _candidates(text, tags, *draft, suspected[j], readings[j] if readings else {}, lm, graph)
+        _candidates(text, tags, *draft, suspected[j], readings[j], lm, graph)
         for j, (text, tags, draft) in enumerate(zip(texts, tagged, drafts))
     ]
 
 
 def _draft(
     text: str, tags: Tags, phrases: Sequence[str], table: PhraseTable
-) -> tuple[list[tuple[int, int]], dict[tuple[int, int, str], list], dict[tuple[int, int, str], float]]:
-    """The word spans of ``text``, the table's and the tagger's candidates ((start, end, after) -> [first word,
-    words, swap rate, count]) and the tagger's own proposals with their probabilities."""
+) -> tuple[list[tuple[int, int]], list[str], dict[tuple[int, int, str], list], dict[tuple[int, int, str], float]]:
+    """The word spans of ``text``, its words lowercased, the table's and the tagger's candidates ((start, end,
+    after) -> [first word, words, swap rate, count]) and the tagger's own proposals with their probabilities."""
     labels, probs, keep, _ = tags
     spans = words(text)
     n = min(len(spans), len(keep))
@@ -142,13 +140,14 @@ def _draft(
             i = starts[start]
             k = sum(1 for _, e in spans[i:] if e <= end)
             found[(start, end, after)] = [i, k, 0.0, 0]
-    return spans, found, tagger
+    return spans, [text[s:e].lower() for s, e in spans], found, tagger
 
 
 def _candidates(
     text: str,
     tags: Tags,
     spans: list[tuple[int, int]],
+    lowered: list[str],
     found: dict[tuple[int, int, str], list],
     tagger: dict[tuple[int, int, str], float],
     suspected: Sequence[int],
@@ -159,7 +158,6 @@ def _candidates(
     """One sentence's candidates with their features: the drafted ones, and for each ``suspected`` word the
     GRAPH_TOP originals the n-gram model reads best in its place (``readings``: word -> original -> score)."""
     _, _, keep, spun = tags
-    lowered = [text[s:e].lower() for s, e in spans]
     for i in suspected:
         for after in sorted(readings[i], key=readings[i].__getitem__, reverse=True)[:GRAPH_TOP]:
             found.setdefault((spans[i][0], spans[i][1], after), [i, 1, 0.0, 0])
@@ -204,22 +202,22 @@ def _candidates(
 
 def _graph_readings(
     texts: Sequence[str],
-    spans: Sequence[Sequence[tuple[int, int]]],
+    drafts: Sequence[tuple],
     wanted: Sequence[Sequence[int]],
     graph: SynonymGraph,
     lm: NgramLM,
 ) -> list[dict[int, dict[str, float]]]:
-    """For each sentence, for each of its ``wanted`` words: the one-word originals ``graph`` offers that the n-gram
-    model knows, each with its trigram score in the word's place (read together, a call per window shape for all
-    the sentences); none for a word without a letter, inside a number or capitalised mid-sentence (a name)."""
+    """For each sentence (its ``_draft``), for each of its ``wanted`` words: the one-word originals ``graph`` offers
+    that the n-gram model knows, each with its trigram score in the word's place (read together, a call per window
+    shape for all the sentences); none for a word without a letter, inside a number or capitalised mid-sentence (a
+    name)."""
     import numpy as np
 
     from restore.graph import trigram_scores
 
     out: list[dict[int, dict[str, float]]] = [{} for _ in texts]
     shapes: dict[tuple[int, int], list] = {}  # window shape -> (sentence, word, originals, ids, window ids) rows
-    for j, (text, sentence, indices) in enumerate(zip(texts, spans, wanted)):
-        lowered = [text[s:e].lower() for s, e in sentence] if indices else []
+    for j, (text, (sentence, lowered, _, _), indices) in enumerate(zip(texts, drafts, wanted)):
         for i in indices:
             out[j][i] = {}
             word = text[sentence[i][0] : sentence[i][1]]

@@ -212,7 +212,7 @@ def trigram_scores(lm, left: tuple, ids: np.ndarray, right: tuple, repeats: np.n
     from restore.phrases import BACKOFF
 
     size = len(lm.ids)
-    uni = _unigram_counts(lm)
+    uni = unigram_counts(lm)
     mid = len(left)
 
     def word(x) -> np.ndarray:
@@ -223,22 +223,16 @@ def trigram_scores(lm, left: tuple, ids: np.ndarray, right: tuple, repeats: np.n
     if repeats is not None:
         w = [x if j == mid or not np.ndim(x) else np.repeat(x, repeats) for j, x in enumerate(w)]
 
-    def bigram_index(ia, ib) -> np.ndarray:
-        """Index of each bigram (a, b) in lm.keys, or -1."""
-        key = ia * size + ib
-        k = np.minimum(_search(lm.keys, key), len(lm.keys) - 1)
-        return np.where((ia >= 0) & (ib >= 0) & (lm.keys[k] == key), k, -1)
-
     bigrams: dict[int, np.ndarray] = {}
 
     def bigram(j: int) -> np.ndarray:
-        """bigram_index of words j, j + 1 of the window, per candidate (a pair beside the candidate per word)."""
+        """bigram_indices of words j, j + 1 of the window, per candidate (a pair beside the candidate per word)."""
         if j not in bigrams:
             if repeats is not None and (j + 1 < mid or j > mid):
-                k = bigram_index(w_rows[j], w_rows[j + 1])
+                k = bigram_indices(lm, w_rows[j], w_rows[j + 1])
                 bigrams[j] = np.repeat(k, repeats) if np.ndim(k) else k
             else:
-                bigrams[j] = bigram_index(w[j], w[j + 1])
+                bigrams[j] = bigram_indices(lm, w[j], w[j + 1])
         return bigrams[j]
 
     def bigram_logprob(j: int) -> np.ndarray:
@@ -263,6 +257,13 @@ def trigram_scores(lm, left: tuple, ids: np.ndarray, right: tuple, repeats: np.n
     return total
 
 
+def bigram_indices(lm, ia, ib) -> np.ndarray:
+    """The index in ``lm.keys`` of each bigram (a, b) of word ids (-1: unknown), or -1 where it was never seen."""
+    key = ia * len(lm.ids) + ib
+    k = np.minimum(_search(lm.keys, key), len(lm.keys) - 1)
+    return np.where((ia >= 0) & (ib >= 0) & (lm.keys[k] == key), k, -1)
+
+
 def _search(keys: np.ndarray, queries) -> np.ndarray:
     """``keys.searchsorted(queries)``, many queries looked up in ascending order: neighbouring lookups share the
     table's cache lines (2-3x faster on the n-gram tables)."""
@@ -275,5 +276,6 @@ def _search(keys: np.ndarray, queries) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def _unigram_counts(lm) -> np.ndarray:
+def unigram_counts(lm) -> np.ndarray:
+    """``lm``'s word counts as an array indexed by word id."""
     return np.fromiter(lm.unigrams.values(), np.int64, len(lm.unigrams))
