@@ -1,6 +1,6 @@
 from collections import Counter
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from restore.edits import apply, diff
@@ -75,6 +75,7 @@ def test_any_pair_expressible_in_the_vocabulary_round_trips():
     any_pair = st.tuples(words.map(" ".join), words.map(" ".join))
 
     @given(st.one_of(spun_pairs(), spun_pairs(), spun_pairs(), any_pair))  # 3 in 4 draws a spun original
+    @settings(deadline=None)  # round trips, not timing: a draw slowed by a busy machine is not a failure
     def check(pair):
         spun, original = pair
         seen["draws"] += 1
