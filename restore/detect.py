@@ -11,6 +11,7 @@ suspicious are the flagged spans, each with the restorer's replacement when it w
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -22,6 +23,8 @@ from restore.features import FEATURES, Candidate
 from restore.looks import Look, choose
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from restore.engine import Tags
     from restore.phrases import NgramLM
     from restore.pipeline import Pipeline
@@ -78,21 +81,21 @@ class WordTrees:
             np.array(self.value, np.float64),
         )
 
-    def logits(self, x) -> list[float]:
+    def logits(self, x) -> np.ndarray:
         """The log-odds of each row of ``x`` (words by WORD_FEATURES)."""
         import numpy as np
 
         roots, feature, threshold, left, right, value = self._arrays
         x = np.asarray(x, np.float64).reshape(-1, len(WORD_FEATURES))
-        out = []
+        out = [np.zeros(0)]
         for start in range(0, len(x), 4096):  # words by trees at a time: memory stays bounded
             part = x[start : start + 4096]
             node = np.repeat(roots[None], len(part), axis=0)
             rows = np.arange(len(part))[:, None]
             for _ in range(self.depth):
                 node = np.where(part[rows, feature[node]] <= threshold[node], left[node], right[node])
-            out += (self.baseline + value[node].cumsum(axis=1)[:, -1]).tolist()
-        return out
+            out.append(self.baseline + value[node].cumsum(axis=1)[:, -1])
+        return np.concatenate(out)
 
     def to_json(self) -> dict:
         return {"features": list(WORD_FEATURES)} | {
@@ -187,22 +190,6 @@ class Report:
         return bool(self.spans)
 
 
-def _assoc(lm: NgramLM, lowered: Sequence[str]) -> list[float]:
-    """For each neighbouring pair ``a b`` of ``lowered``: the log of how much more often it was seen in clean news
-    than chance predicts (smoothed, clipped), read in one lookup."""
-    import numpy as np
-
-    from restore.graph import bigram_indices, unigram_counts
-
-    ids = np.array([lm.ids.get(w, -1) for w in lowered], np.int64)
-    a, b = ids[:-1], ids[1:]
-    k = bigram_indices(lm, a, b)
-    seen = np.where(k >= 0, lm.counts[k], 0)
-    uni = unigram_counts(lm)
-    expected = (np.where(a >= 0, uni[a], 0) + 1.0) * (np.where(b >= 0, uni[b], 0) + 1.0) / lm.total
-    return np.clip(np.log((seen + 0.1) / expected), -_ASSOC_CLIP, _ASSOC_CLIP).tolist()
-
-
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
@@ -217,65 +204,111 @@ def _probability(features: Sequence[float], weights: Sequence[float], bias: floa
 
 
 def word_features(
-    text: str, tags: Tags, candidates: Sequence[Candidate], scored: Sequence[Edit], lm: NgramLM
-) -> tuple[list[tuple[int, int]], list[list[float] | None]]:
-    """The word spans of sentence ``text`` and each word's WORD_FEATURES (None for words without a letter,
-    which are never flagged); ``scored``: the candidates' edits with the first look's probability
-    (``Look.scored``)."""
-    spans = words(text)
-    keep, spun = tags[2], tags[3]
-    change = [1 - keep[i] if i < len(keep) else 0.0 for i in range(len(spans))]
-    spun = [spun[i] if i < len(spun) else 0.0 for i in range(len(spans))]
-    best = [0.0] * len(spans)
-    rate = [0.0] * len(spans)
-    gain = [0.0] * len(spans)
-    starts = {s: i for i, (s, _) in enumerate(spans)}
+    sentences: Sequence[str],
+    tagged: Sequence[Tags],
+    candidates: Sequence[Sequence[Candidate]],
+    scored: Sequence[Sequence[Edit]],
+    lm: NgramLM,
+) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
+    """For each sentence: its word spans and their WORD_FEATURES, a row per word (NaN for a word without a letter,
+    which is never flagged); ``scored``: its candidates' edits with the first look's probability (``Look.scored``).
+    The words of all the sentences are read together; each sentence's numbers are its own."""
+    import numpy as np
+
+    from restore.graph import bigram_indices, unigram_counts
+
+    spans = [words(text) for text in sentences]
+    sizes = np.array([len(x) for x in spans], np.int64)
+    first = np.concatenate([[0], np.cumsum(sizes)])  # each sentence's first word among all words
+    n = int(first[-1])
+    sentence = np.repeat(np.arange(len(spans)), sizes)
+    change, spun = np.zeros(n), np.zeros(n)
+    for j, tags in enumerate(tagged):
+        m = min(int(sizes[j]), len(tags[2]))
+        change[first[j] : first[j] + m] = 1 - np.asarray(tags[2][:m], np.float64)
+        m = min(int(sizes[j]), len(tags[3]))
+        spun[first[j] : first[j] + m] = tags[3][:m]
+
+    # the likeliest candidate covering each word, its table swap rate, its trigram gain
     rate_index, gain_index = FEATURES.index("log_edit_rate"), FEATURES.index("trigram_gain")
-    for c, edit in zip(candidates, scored):
-        i = starts.get(c.edit.start)
-        if i is None:
-            continue
-        p = edit.score
-        r = math.exp(c.features[rate_index]) if c.features[rate_index] > math.log(1e-6) else 0.0
-        for j in range(i, len(spans)):
-            if spans[j][0] >= c.edit.end:
-                break
-            best[j], rate[j], gain[j] = max(best[j], p), max(rate[j], r), max(gain[j], c.features[gain_index])
-    lowered = ["<s>", *(text[s:e].lower() for s, e in spans), "</s>"]
-    assoc = _assoc(lm, lowered)
-    total_change, total_spun, others = sum(change), sum(spun), max(len(spans) - 1, 1)
-    out: list[list[float] | None] = []
-    for i, (s, e) in enumerate(spans):
-        word = text[s:e]
-        if not any(ch.isalpha() for ch in word):
-            out.append(None)
-            continue
-        left, right = assoc[i], assoc[i + 1]
-        out.append(
-            [
-                math.log(max(change[i], 1e-6)),
-                best[i],
-                rate[i],
-                left,
-                right,
-                min(left, right),
-                math.log((lm.unigrams.get(lowered[i + 1], 0) + 0.5) / lm.total),
-                float(i > 0 and word[:1].isupper()),
-                (total_change - change[i]) / others,
-                _logit(spun[i]),
-                (total_spun - spun[i]) / others,
-                gain[i],
-            ]
-        )
-    return spans, out
+    begin, stop, p, log_rate, g = [], [], [], [], []  # each candidate's first word and the word after it (of all)
+    for j, (cands, edits) in enumerate(zip(candidates, scored)):
+        base, begins = int(first[j]), [s for s, _ in spans[j]]
+        starts = {s: i for i, s in enumerate(begins)}
+        for c, edit in zip(cands, edits):
+            i = starts.get(c.edit.start)
+            if i is not None:
+                begin.append(base + i)
+                stop.append(base + bisect.bisect_left(begins, c.edit.end, i))
+                p.append(edit.score)
+                log_rate.append(c.features[rate_index])
+                g.append(c.features[gain_index])
+    best, rate, gain = np.zeros(n), np.zeros(n), np.zeros(n)
+    if begin:
+        begin_at, stop_at, log_rates = np.array(begin), np.array(stop), np.array(log_rate)
+        values = (np.array(p), np.where(log_rates > math.log(1e-6), np.exp(log_rates), 0.0), np.array(g))
+        for t in range(int((stop_at - begin_at).max())):
+            at = begin_at + t < stop_at
+            for out, value in zip((best, rate, gain), values):
+                np.maximum.at(out, begin_at[at] + t, value[at])
+
+    # association with each neighbour in clean news (<s> and </s> at the ends) and frequency
+    written = [text[a:b] for text, x in zip(sentences, spans) for a, b in x]
+    ids = np.array([lm.ids.get(w.lower(), -1) for w in written], np.int64)
+    left_ids, right_ids = np.roll(ids, 1), np.roll(ids, -1)
+    left_ids[first[:-1][sizes > 0]] = lm.ids.get("<s>", -1)
+    right_ids[first[1:][sizes > 0] - 1] = lm.ids.get("</s>", -1)
+    uni = unigram_counts(lm)
+
+    def count(x: np.ndarray) -> np.ndarray:
+        return np.where(x >= 0, uni[np.maximum(x, 0)], 0)
+
+    def assoc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        k = bigram_indices(lm, a, b)
+        seen = np.where(k >= 0, lm.counts[np.maximum(k, 0)], 0)
+        expected = (count(a) + 1.0) * (count(b) + 1.0) / lm.total
+        return np.clip(np.log((seen + 0.1) / expected), -_ASSOC_CLIP, _ASSOC_CLIP)
+
+    left, right = assoc(left_ids, ids), assoc(ids, right_ids)
+    others = np.maximum(sizes - 1, 1)[sentence]
+    clipped = np.clip(spun, 1e-6, 1 - 1e-6)
+    position = np.arange(n) - first[sentence]
+    table = np.stack(
+        [
+            np.log(np.maximum(change, 1e-6)),
+            best,
+            rate,
+            left,
+            right,
+            np.minimum(left, right),
+            np.log((count(ids) + 0.5) / lm.total),
+            (np.fromiter((w[:1].isupper() for w in written), bool, n) & (position > 0)).astype(np.float64),
+            (np.bincount(sentence, change, len(spans))[sentence] - change) / others,
+            np.log(clipped / (1 - clipped)),
+            (np.bincount(sentence, spun, len(spans))[sentence] - spun) / others,
+            gain,
+        ],
+        axis=1,
+    ).reshape(n, len(WORD_FEATURES))
+    table[[not any(ch.isalpha() for ch in w) for w in written]] = np.nan
+    return [(x, table[first[j] : first[j + 1]]) for j, x in enumerate(spans)]
 
 
-def word_scores(sentences: Sequence[Sequence[list[float] | None]], settings: DetectSettings) -> list[list[float]]:
-    """Each word's suspicion, sentence by sentence (0 for words without a letter); the words of all the sentences
-    go through the trees together."""
-    rows = [f for features in sentences for f in features if f is not None]
-    logits = iter(settings.word_trees.logits(rows))
-    return [[0.0 if f is None else _sigmoid(next(logits)) for f in features] for features in sentences]
+def word_scores(sentences: Sequence[np.ndarray], settings: DetectSettings) -> list[list[float]]:
+    """Each word's suspicion, sentence by sentence (``word_features``' rows; 0 for words without a letter); the
+    words of all the sentences go through the trees together."""
+    import numpy as np
+
+    width = len(WORD_FEATURES)
+    rows = np.concatenate([np.zeros((0, width)), *(np.asarray(x, np.float64).reshape(-1, width) for x in sentences)])
+    letter = ~np.isnan(rows[:, 0])
+    scores = np.zeros(len(rows))
+    scores[letter] = 1 / (1 + np.exp(-np.clip(settings.word_trees.logits(rows[letter]), -50.0, 50.0)))
+    out, k = [], 0
+    for x in sentences:
+        out.append(scores[k : k + len(x)].tolist())
+        k += len(x)
+    return out
 
 
 def doc_features(sentence_scores: Sequence[float], threshold: float) -> list[float]:
@@ -340,7 +373,7 @@ def score_sentences(
     look = pipeline.first
     candidates = pipeline.reread(sentences, pipeline.propose(sentences, tagged), look)
     scored = [look.scored(cands) for cands in candidates]
-    read = [word_features(*x, pipeline.ngrams) for x in zip(sentences, tagged, candidates, scored)]
+    read = word_features(sentences, tagged, candidates, scored, pipeline.ngrams)
     scores = word_scores([features for _, features in read], settings)
     return [
         (max(s, default=0.0), sentence_spans(text, spans, s, edits, look, settings.threshold))

@@ -60,15 +60,17 @@ def fit_trees(x: list[list[float]], y: list[int]) -> WordTrees:
 
 
 def featurise(restorer: Restorer, texts: list[str], batch_size: int = 64) -> list[list[tuple[tuple[int, int], list]]]:
-    """Per text: (word span in the text, WORD_FEATURES or None) for every word of its sentences."""
+    """Per text: (word span in the text, its WORD_FEATURES row: NaN for a word without a letter) for every word of
+    its sentences."""
     pipeline = restorer.pipeline
     located = [(t, s, e) for t, text in enumerate(texts) for s, e in split(text)]
     sentences = [texts[t][s:e] for t, s, e in located]
     tagged = pipeline.tag(sentences, batch_size)
     candidates = pipeline.reread(sentences, pipeline.propose(sentences, tagged), pipeline.first)
+    scored = [pipeline.first.scored(cands) for cands in candidates]
+    read = word_features(sentences, tagged, candidates, scored, pipeline.ngrams)
     out: list[list] = [[] for _ in texts]
-    for (t, s, _), text, tags, cands in zip(located, sentences, tagged, candidates):
-        spans, feats = word_features(text, tags, cands, pipeline.first.scored(cands), pipeline.ngrams)
+    for (t, s, _), (spans, feats) in zip(located, read):
         out[t] += [((s + a, s + b), f) for (a, b), f in zip(spans, feats)]
     return out
 
@@ -111,13 +113,13 @@ def main() -> None:
                 continue
             gold = diff(r["spun"], r["original"])
             for (s, e), f in feats:
-                if f is not None:
+                if not np.isnan(f[0]):
                     x.append(f)
                     y.append(int(any(g.start < e and s < g.end for g in gold)))
         for r, feats in zip(rows, clean_feats):
             if half(r["article"]) == subset:
-                x += [f for _, f in feats if f is not None]
-                y += [0] * sum(f is not None for _, f in feats)
+                x += [f for _, f in feats if not np.isnan(f[0])]
+                y += [0] * sum(not np.isnan(f[0]) for _, f in feats)
         return x, y
 
     x, y = words_of(0)

@@ -54,6 +54,27 @@ def test_scores_do_not_depend_on_batch_size(tiny_restorer):
         assert [r.score for r in by_size[bs]] == pytest.approx([r.score for r in by_size[1]], abs=1e-5)
 
 
+def test_word_features_of_sentences_read_together_are_those_of_each_read_alone(tiny_restorer):
+    """The words of a call are read in one pass: no sentence's neighbours, candidates or sums leak into another's."""
+    import numpy as np
+
+    from restore.detect import word_features
+
+    pipeline = tiny_restorer.pipeline
+    sentences = ["Washington's best diplomat said so.", "", "...", "A", "The best minister arrived in 12 months."]
+    tagged = pipeline.tag(sentences, 2)
+    candidates = pipeline.propose(sentences, tagged)
+    scored = [pipeline.first.scored(c) for c in candidates]
+    together = word_features(sentences, tagged, candidates, scored, pipeline.ngrams)
+    for j, (spans, rows) in enumerate(together):
+        (alone,) = word_features([sentences[j]], [tagged[j]], [candidates[j]], [scored[j]], pipeline.ngrams)
+        assert spans == alone[0] and rows.shape == (len(spans), len(WORD_FEATURES))
+        assert np.array_equal(rows, alone[1], equal_nan=True)
+    assert np.isnan(together[2][1]).all() and np.isnan(together[0][1][-1]).all()  # "...", "." have no letter
+    assert not np.isnan(together[0][1][:-1]).any()
+    assert np.nanmax(together[4][1][:, WORD_FEATURES.index("candidate")]) > 0  # "best" has a likely candidate
+
+
 def test_a_model_folder_without_detect_settings_is_a_clear_error(tiny_model, tmp_path):
     folder = tmp_path / "model"
     shutil.copytree(tiny_model, folder)
@@ -198,8 +219,9 @@ def test_word_trees_walk_each_tree_to_its_leaf_and_add_the_leaves():
     words = [[0.0] * len(WORD_FEATURES) for _ in range(3)]
     words[1][rate] = 0.9  # right: leaf 2
     words[2][cap] = 1.0  # left, then right: leaf 4
-    assert trees.logits(words) == [-1.0 + 1.0 + 0.25, -1.0 + 3.0 + 0.25, -1.0 - 2.0 + 0.25]
-    assert trees.logits(words[2:]) == trees.logits(words)[2:]  # a word's value does not depend on the others
+    assert trees.logits(words).tolist() == [-1.0 + 1.0 + 0.25, -1.0 + 3.0 + 0.25, -1.0 - 2.0 + 0.25]
+    # a word's value does not depend on the others
+    assert trees.logits(words[2:]).tolist() == trees.logits(words)[2:].tolist()
     assert WordTrees.from_json(json.loads(json.dumps(trees.to_json()))) == trees
 
 
