@@ -44,10 +44,14 @@ FEATURES = (
     "trigram_gain",  # trigram log-probability of the replacement and the two words after it, given the two
     # before, minus the same for the spun words (on dev: +1 BLEU at the same clean damage over the bigrams alone)
     "in_graph",  # the synonym graph lists the spun words as a synonym of the replacement (any thesaurus family)
-    "graph_margin",  # trigram score of a one-word replacement minus that of the best other original the graph
-    # offers for the word (its lead over the runner-up when it is the best; 0 when the graph offers none)
+    "graph_margin",  # channel score of a one-word replacement minus that of the best other original the graph
+    # offers for the word (its lead over the runner-up when it is the best; 0 when the graph offers none); an
+    # original's channel score: its trigram score in the word's place minus the log of how many synonyms its
+    # entry lists (P(original | context) P(spun word | original) for a spinner drawing uniformly from the entry)
     "log_rivals",  # log (1 + the number of one-word originals the graph offers for the word)
     "log_spun",  # log P(spun) of the first word by the spun-word head (trained on every family, ``restore.engine``)
+    "log_synonyms",  # log (1 + how many synonyms the replacement's thesaurus entry lists; 0 when none lists the
+    # spun words): a spinner drawing from an entry of n synonyms leaves a given one with probability 1/n
 )
 CONTEXT_FEATURES = ("context_gain", "left_gain", "right_gain", "trigram_gain")  # read again by ``reread``
 SECOND_LOOK_FEATURES = (  # what ``relook`` gives the second look
@@ -59,7 +63,8 @@ SECOND_LOOK_FLOOR = 0.05  # candidates the first look finds less likely are not 
 # (on dev: 1 of 2,500 applied edits came from below it, and it halves the language model's work against 0.02)
 TAGGER_FLOOR = 0.2  # the tagger's own proposals below this are not candidates
 GRAPH_FLOOR = 0.1  # words at least this likely spun (the spun-word head or the tagger) get the graph's originals
-GRAPH_TOP = 2  # ... the ones the n-gram model reads best in place of the word
+GRAPH_TOP = 2  # ... the ones with the best channel score in place of the word (see graph_margin; on 600 one-word
+# swaps of each lofo dev set the original is among them 1.2-2.0 points more often than by the trigram score alone)
 READ_CHUNK = 256  # sentences whose graph originals are read together (all at once: +200 MB peak on 2,000 sentences)
 MIN_EDIT_RATE = 0.003  # table n-grams swapped less often than this are not candidates: on dev they were
 # 60% of all candidates and 1 of 3,900 applied edits, so skipping them makes deciding ~2x faster
@@ -156,7 +161,7 @@ def _candidates(
     graph: SynonymGraph | None,
 ) -> list[Candidate]:
     """One sentence's candidates with their features: the drafted ones, and for each ``suspected`` word the
-    GRAPH_TOP originals the n-gram model reads best in its place (``readings``: word -> original -> score)."""
+    GRAPH_TOP originals with the best channel score in its place (``readings``: word -> original -> score)."""
     _, _, keep, spun = tags
     for i in suspected:
         for after in sorted(readings[i], key=readings[i].__getitem__, reverse=True)[:GRAPH_TOP]:
@@ -176,6 +181,7 @@ def _candidates(
         p_keep = keep[i] if i < len(keep) else 1.0
         reading = readings.get(i, {}) if k == 1 else {}
         low = after.lower()
+        listed = graph.originals(before.lower()) if graph is not None else {}
         t = tagger.get((start, end, after))
         features = [
             gain,
@@ -191,10 +197,11 @@ def _candidates(
             t or 0.0,
             math.log(0.01 + (total - looks_spun[i]) / len(spans)),
             trigram_gain,
-            float(graph is not None and low in graph.originals(before.lower())),
+            float(low in listed),
             _margin(reading, leaders[i], low) if reading else 0.0,
             math.log(1 + len(reading)),
             _log(spun[i] if i < len(spun) else 0.0),
+            math.log(1 + listed.get(low, 0)),
         ]
         out.append(Candidate(Edit(start, end, before, recase(before, after, sentence_start=i == 0)), features))
     return out
@@ -208,9 +215,9 @@ def _graph_readings(
     lm: NgramLM,
 ) -> list[dict[int, dict[str, float]]]:
     """For each sentence (its ``_draft``), for each of its ``wanted`` words: the one-word originals ``graph`` offers
-    that the n-gram model knows, each with its trigram score in the word's place (read together, a call per window
-    shape for all the sentences); none for a word without a letter, inside a number or capitalised mid-sentence (a
-    name)."""
+    that the n-gram model knows, each with its channel score in the word's place (its trigram score, read together
+    in a call per window shape for all the sentences, minus the log of its entry's synonyms); none for a word
+    without a letter, inside a number or capitalised mid-sentence (a name)."""
     import numpy as np
 
     from restore.graph import trigram_scores
@@ -223,18 +230,19 @@ def _graph_readings(
             word = text[sentence[i][0] : sentence[i][1]]
             if not any(ch.isalpha() for ch in word) or (i > 0 and word[:1].isupper()) or _in_number(text, *sentence[i]):
                 continue
-            names, ids = graph.known_originals(lowered[i], lm)
+            names, ids, log_synonyms = graph.known_originals(lowered[i], lm)
             if names:
                 left2, right2 = _window(lowered, i, 1)
                 context = [lm.ids.get(w, -1) for w in (*left2, *right2)]
-                shapes.setdefault((len(left2), len(right2)), []).append((j, i, names, ids, context))
+                shapes.setdefault((len(left2), len(right2)), []).append((j, i, names, ids, log_synonyms, context))
     for (left_size, _), rows in shapes.items():
-        counts = [len(ids) for *_, ids, _ in rows]
-        window = np.array([context for *_, context in rows], np.int64).T
-        ids = np.concatenate([ids for *_, ids, _ in rows])
-        scores = trigram_scores(lm, tuple(window[:left_size]), ids, tuple(window[left_size:]), counts).tolist()
+        counts = [len(row[3]) for row in rows]
+        window = np.array([row[-1] for row in rows], np.int64).T
+        ids = np.concatenate([row[3] for row in rows])
+        scores = trigram_scores(lm, tuple(window[:left_size]), ids, tuple(window[left_size:]), counts)
+        scores = (scores - np.concatenate([row[4] for row in rows])).tolist()
         k = 0
-        for (j, i, names, _, _), count in zip(rows, counts):
+        for (j, i, names, *_), count in zip(rows, counts):
             out[j][i] = dict(zip(names, scores[k : k + count]))
             k += count
     return out

@@ -65,6 +65,7 @@ class SynonymGraph:
         self.keys = keys
         self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.targets = originals
+        self.synonyms = np.bincount(originals.astype(np.int64), minlength=len(terms))  # how many terms each lists
         self.originals = lru_cache(maxsize=1 << 16)(self.originals)
         self._known: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
         self._known_to = None  # the n-gram model _known was read for
@@ -100,27 +101,35 @@ class SynonymGraph:
             return []
         return [self.terms[j] for j in self.targets[self.starts[k] : self.starts[k + 1]].tolist()]
 
-    def originals(self, word: str) -> tuple[str, ...]:
+    def originals(self, word: str) -> dict[str, int]:
         """Candidate originals of a spun word or term as written (lowercase): for each of its readings (lemma and
-        inflection), the terms listing the lemma, inflected the same way; the word's own entry as well."""
-        out: dict[str, None] = {}
+        inflection), the terms listing the lemma, inflected the same way; the word's own entry as well. Each maps
+        to how many synonyms its entry lists (the most of the terms it inflects): a spinner drawing uniformly
+        from an entry of n synonyms picks this word with probability 1/n. Read-only (cached)."""
+        out: dict[str, int] = {}
         for lemma, tag in _readings(word):
             for term in self.lookup(lemma):
                 form = _inflect(term, tag)
                 if form and form != word:
-                    out[form] = None
-        return tuple(out)
+                    out[form] = max(out.get(form, 0), int(self.synonyms[self.ids[term]]))
+        return out
 
-    def known_originals(self, word: str, lm) -> tuple[tuple[str, ...], np.ndarray]:
+    def known_originals(self, word: str, lm) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
         """The one-word ``originals`` of ``word`` that the n-gram model ``lm`` knows, the MAX_KNOWN most frequent,
-        and their ids in ``lm`` (remembered per word for the last ``lm`` asked about)."""
+        their ids in ``lm`` and the log of how many synonyms each one's entry lists (remembered per word for the
+        last ``lm`` asked about)."""
         if self._known_to is not lm or len(self._known) > 1 << 16:
             self._known, self._known_to = {}, lm
         found = self._known.get(word)
         if found is None:
-            names = [c for c in self.originals(word) if " " not in c and c in lm.ids]
+            originals = self.originals(word)
+            names = [c for c in originals if " " not in c and c in lm.ids]
             names = sorted(names, key=lambda c: (-lm.unigrams[c], c))[:MAX_KNOWN]
-            found = self._known[word] = tuple(names), np.array([lm.ids[c] for c in names], np.int64)
+            found = self._known[word] = (
+                tuple(names),
+                np.array([lm.ids[c] for c in names], np.int64),
+                np.log(np.array([max(originals[c], 1) for c in names], np.float64)),
+            )
         return found
 
     def save(self, path: Path) -> None:

@@ -227,9 +227,27 @@ def test_a_word_the_spun_head_suspects_gets_the_graphs_originals_that_read_best_
     top, best = found["finest", "top"], found["finest", "best"]
     assert top[in_graph] == best[in_graph] == 1.0 and top[rivals] == pytest.approx(math.log(4))
     assert top[margin] == -best[margin] > 0  # "top" leads the runner-up by what "best" trails it
+    assert top[FEATURES.index("log_synonyms")] == pytest.approx(math.log(2))  # its entry lists one synonym
     assert found["landed", "arrived"][margin] == 0.0  # no rival
     calm = ([0] * n, [0.0] * n, [1.0] * n, [0.0] * n)
     assert propose(text, calm, [], table, lm, graph) == []  # words nothing suspects get none
+
+
+def test_of_originals_that_read_alike_the_one_whose_entry_lists_fewer_synonyms_leads():
+    """A spinner drawing from an entry of n synonyms puts a given one for the original 1 time in n: "top" (one
+    synonym) is likelier behind "finest" than "good" (nine) or "great" (twenty), the n-grams being equal."""
+    from restore.graph import SynonymGraph
+
+    relations = [("top", "finest"), ("good", "finest"), ("great", "finest")]
+    relations += [("good", f"g{c}") for c in "abcdefgh"] + [("great", f"h{c}") for c in "abcdefghijklmnopqrs"]
+    graph = SynonymGraph.build(relations)
+    lm = NgramLM.build(["the top one", "the good one", "the great one"] * 3)
+    text, n = "the finest one", 3
+    suspected = ([0] * n, [0.0] * n, [1.0] * n, [0.0, 0.9, 0.0])
+    found = {c.edit.after: c.features for c in propose(text, suspected, [], PhraseTable.build([]), lm, graph)}
+    assert set(found) == {"top", "good"}  # the two best channel scores
+    margin = FEATURES.index("graph_margin")
+    assert found["top"][margin] == pytest.approx(math.log(9)) == -found["good"][margin]
 
 
 def test_sentences_proposed_together_get_what_each_gets_alone():

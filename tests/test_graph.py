@@ -43,6 +43,12 @@ def test_originals_are_inflected_like_the_spun_word(graph):
     assert graph.originals("started") == graph.originals("started")  # cached, same answer
 
 
+def test_each_original_says_how_many_synonyms_its_entry_lists():
+    graph = SynonymGraph.build([("top", "finest"), ("good", "finest"), ("good", "fine"), ("good", "nice")])
+    # "finest" read as "fine" + superlative gives "good" as "best"; a spinner puts "finest" for "good" 1 time in 3
+    assert graph.originals("finest") == {"top": 1, "good": 3, "best": 3}
+
+
 def test_saved_and_loaded_graphs_agree(graph, tmp_path):
     graph.save(tmp_path / "graph.npz.xz")
     loaded = SynonymGraph.load(tmp_path / "graph.npz.xz")
