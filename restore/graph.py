@@ -14,9 +14,10 @@ from __future__ import annotations
 import lzma
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class SynonymGraph:
         self.targets = originals
         self.synonyms = np.bincount(originals.astype(np.int64), minlength=len(terms))  # how many terms each lists
         self.originals = lru_cache(maxsize=1 << 16)(self.originals)
-        self._known: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
+        self._known: dict[str, tuple[tuple[str, ...], np.ndarray, np.ndarray]] = {}
         self._known_to = None  # the n-gram model _known was read for
 
     def __len__(self) -> int:
@@ -101,18 +102,18 @@ class SynonymGraph:
             return []
         return [self.terms[j] for j in self.targets[self.starts[k] : self.starts[k + 1]].tolist()]
 
-    def originals(self, word: str) -> dict[str, int]:
+    def originals(self, word: str) -> Mapping[str, int]:
         """Candidate originals of a spun word or term as written (lowercase): for each of its readings (lemma and
         inflection), the terms listing the lemma, inflected the same way; the word's own entry as well. Each maps
         to how many synonyms its entry lists (the most of the terms it inflects): a spinner drawing uniformly
-        from an entry of n synonyms picks this word with probability 1/n. Read-only (cached)."""
+        from an entry of n synonyms puts ``word`` for that original 1 time in n."""
         out: dict[str, int] = {}
         for lemma, tag in _readings(word):
             for term in self.lookup(lemma):
                 form = _inflect(term, tag)
                 if form and form != word:
                     out[form] = max(out.get(form, 0), int(self.synonyms[self.ids[term]]))
-        return out
+        return MappingProxyType(out)  # cached: read-only
 
     def known_originals(self, word: str, lm) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
         """The one-word ``originals`` of ``word`` that the n-gram model ``lm`` knows, the MAX_KNOWN most frequent,
