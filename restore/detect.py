@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from restore.edits import Edit, apply, words
 from restore.features import FEATURES, Candidate
-from restore.looks import Look, choose
+from restore.looks import choose
 
 if TYPE_CHECKING:
     import numpy as np
@@ -337,15 +337,15 @@ def sentence_spans(
     spans: Sequence[tuple[int, int]],
     scores: Sequence[float],
     scored: Sequence[Edit],
-    look: Look,
+    min_confidence: float,
     threshold: float,
 ) -> list[Span]:
-    """Runs of words at least ``threshold`` suspicious in sentence ``text``, widened to the edits ``look`` makes of
-    the ``scored`` candidates that overlap them, with the run's text after those edits as the suggestion (None
-    when it makes none there)."""
+    """Runs of words at least ``threshold`` suspicious in sentence ``text``, widened to the edits the restorer makes
+    of the ``scored`` candidates (those at least ``min_confidence`` likely) that overlap them, with the run's text
+    after those edits as the suggestion (None when it makes none there)."""
     if max(scores, default=0.0) < threshold:
         return []
-    edits = choose(scored, look.min_confidence)
+    edits = choose(scored, min_confidence)
     ranges: list[list[int]] = []
     for i, (start, end) in enumerate(spans):
         if scores[i] < threshold:
@@ -365,18 +365,26 @@ def sentence_spans(
     return out
 
 
-def score_sentences(
-    sentences: Sequence[str], tagged: Sequence[Tags], pipeline: Pipeline, settings: DetectSettings
-) -> list[tuple[float, list[Span]]]:
-    """Each sentence's score and its flagged spans (offsets into the sentence), from the first look's candidates
-    (the second look, when there is one, only rescores them)."""
+def read_words(
+    sentences: Sequence[str], tagged: Sequence[Tags], pipeline: Pipeline
+) -> tuple[list[list[Edit]], list[tuple[list[tuple[int, int]], np.ndarray]]]:
+    """Each sentence's candidate edits scored by the first look (reread as the restorer rereads them; the second
+    look, when there is one, only rescores them) and its ``word_features``."""
     look = pipeline.first
     candidates = pipeline.reread(sentences, pipeline.propose(sentences, tagged), look)
     scored = [look.scored(cands) for cands in candidates]
-    read = word_features(sentences, tagged, candidates, scored, pipeline.ngrams)
+    return scored, word_features(sentences, tagged, candidates, scored, pipeline.ngrams)
+
+
+def score_sentences(
+    sentences: Sequence[str], tagged: Sequence[Tags], pipeline: Pipeline, settings: DetectSettings
+) -> list[tuple[float, list[Span]]]:
+    """Each sentence's score and its flagged spans (offsets into the sentence)."""
+    scored, read = read_words(sentences, tagged, pipeline)
     scores = word_scores([features for _, features in read], settings)
+    confidence = pipeline.first.min_confidence
     return [
-        (max(s, default=0.0), sentence_spans(text, spans, s, edits, look, settings.threshold))
+        (max(s, default=0.0), sentence_spans(text, spans, s, edits, confidence, settings.threshold))
         for text, (spans, _), s, edits in zip(sentences, read, scores, scored)
     ]
 

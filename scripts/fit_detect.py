@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from train import DEV_FILES, fit  # scripts/train.py: the looks' dev files and logistic fit
 
-from restore.detect import DOC_FEATURES, DetectSettings, WordTrees, doc_features, word_features, word_scores
+from restore.detect import DOC_FEATURES, DetectSettings, WordTrees, doc_features, read_words, word_scores
 from restore.edits import diff
 from restore.restorer import SETTINGS_FILE, Restorer, default_model
 from restore.segment import split
@@ -65,10 +65,7 @@ def featurise(restorer: Restorer, texts: list[str], batch_size: int = 64) -> lis
     pipeline = restorer.pipeline
     located = [(t, s, e) for t, text in enumerate(texts) for s, e in split(text)]
     sentences = [texts[t][s:e] for t, s, e in located]
-    tagged = pipeline.tag(sentences, batch_size)
-    candidates = pipeline.reread(sentences, pipeline.propose(sentences, tagged), pipeline.first)
-    scored = [pipeline.first.scored(cands) for cands in candidates]
-    read = word_features(sentences, tagged, candidates, scored, pipeline.ngrams)
+    _, read = read_words(sentences, pipeline.tag(sentences, batch_size), pipeline)
     out: list[list] = [[] for _ in texts]
     for (t, s, _), (spans, feats) in zip(located, read):
         out[t] += [((s + a, s + b), f) for (a, b), f in zip(spans, feats)]

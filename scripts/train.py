@@ -277,6 +277,7 @@ def fit_look(
     import sacrebleu
 
     from restore.edits import apply
+    from restore.looks import choose
     from restore_eval.bench import words_changed
     from restore_eval.targets import helps
 
@@ -290,10 +291,12 @@ def fit_look(
     draft = Look(features, weights, bias, min_confidence=1.0)
     spun, clean = [r["spun"] for r in dev[half:]], [r["original"] for r in dev[half:]]
     clean_words = sum(len(s.split()) for s in held)
+    spun_scored = [draft.scored(cs) for cs in cands[half:]]  # each candidate's probability once, for every threshold
+    held_scored = [draft.scored(cs) for cs in held_cands]
     results = []
     for t in THRESHOLDS:
-        bleu = sacrebleu.corpus_bleu([apply(s, draft.choose(cs, t)) for s, cs in zip(spun, cands[half:])], [clean])
-        made = [apply(s, draft.choose(cs, t)) for s, cs in zip(held, held_cands)]
+        bleu = sacrebleu.corpus_bleu([apply(s, choose(es, t)) for s, es in zip(spun, spun_scored)], [clean])
+        made = [apply(s, choose(es, t)) for s, es in zip(held, held_scored)]
         damage = sum(map(words_changed, held, made)) / clean_words
         print(f"min_confidence {t:.2f}: dev BLEU {bleu.score:.2f}, clean words changed {100 * damage:.2f}%", flush=True)
         results.append((t, bleu.score, damage))
@@ -347,7 +350,8 @@ def fit_decider(
         counts = f"{len(table.entries)} spun n-grams, {len(lm)} bigrams, {len(lm.trigram_keys)} trigrams"
         print(f"{counts}, {time.time() - t0:.0f}s", flush=True)
 
-    parts = [read(name)[:dev_rows] for name in dev_files]
+    files = [read(name) for name in dev_files]
+    parts = [f[:dev_rows] for f in files]
     dev = [r for p in parts for r in p[: len(p) // 2]] + [r for p in parts for r in p[len(p) // 2 :]]
     sp = spm.SentencePieceProcessor(model_file=str(out / "spiece.model"))
     graph = SynonymGraph.load(out / GRAPH_FILE)
@@ -359,7 +363,7 @@ def fit_decider(
     # 0.25% on dev and 0.39% on test)
     spun, originals = [r["spun"] for r in dev], [r["original"] for r in dev]
     fitted = set(originals[:half])
-    held = list(dict.fromkeys(r["original"] for name in dev_files for r in read(name) if r["original"] not in fitted))
+    held = list(dict.fromkeys(r["original"] for f in files for r in f if r["original"] not in fitted))
     print(f"{half} dev rows fitted on, {len(dev) - half} for the threshold, {len(held)} clean sentences", flush=True)
     cands = pipeline.propose(spun, pipeline.tag(spun, BATCH_SIZE))
     clean_cands = pipeline.propose(originals[:half], pipeline.tag(originals[:half], BATCH_SIZE))
