@@ -1,19 +1,24 @@
 """Clean text outside news, to measure how much of it the model changes (it should change nothing):
 
-    apt-get install -y python3.11-doc fortunes              # the Python documentation, quotations (Debian)
+    apt-get install -y python3.11-doc fortunes dict-foldoc  # Python docs, quotations, FOLDOC (Debian)
     python scripts/build_domains.py --out data/domains      # then: restore-bench --pairs data/domains/legal.jsonl
 
-Writes pairs files (spun == original, all ``"clean": true``) of up to ``--sentences`` prose sentences each:
-``technical.jsonl`` from the Python tutorial, HOWTOs and FAQs (reStructuredText sources: prose paragraphs only,
-no code, tables or directives), ``legal.jsonl`` from the licence texts in /usr/share/common-licenses and
+Writes pairs files (spun == original, all ``"clean": true``) of up to ``--sentences`` prose sentences each. Test
+files: ``technical.jsonl`` from the Python tutorial, HOWTOs and FAQs (reStructuredText sources: prose paragraphs
+only, no code, tables or directives), ``legal.jsonl`` from the licence texts in /usr/share/common-licenses,
 ``quotations.jsonl`` from the fortune files of literature, wisdom, people and science (quotations and short prose,
-attributions dropped). Sentences are kept as ``build_data.py`` keeps news sentences (6-50 words, prose-like); a
-file's sentences are taken in order.
+attributions dropped) and ``encyclopedia.jsonl`` from the first half of the Free On-line Dictionary of Computing's
+entries (encyclopedic prose; cross-reference braces and URLs dropped). Dev files, other documents of the same
+kinds, for fitting the looks (``scripts/train.py --domains``; never the test files): ``dev_technical.jsonl`` from
+the Python library and language reference, ``dev_quotations.jsonl`` from other fortune files and
+``dev_encyclopedia.jsonl`` from the second half of FOLDOC. Sentences are kept as ``build_data.py`` keeps news
+sentences (6-50 words, prose-like); a file's sentences are taken in order.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +28,7 @@ from build_data import clean_sentences, write  # scripts/ is on sys.path when th
 PYTHON_DOCS = Path("/usr/share/doc/python3.11/html/_sources")
 LICENCES = Path("/usr/share/common-licenses")
 FORTUNES = Path("/usr/share/games/fortunes")
+FOLDOC = Path("/usr/share/dictd/foldoc.dict.dz")
 _MARKUP = re.compile(r"(?::\w+)+:`([^`<]*)(?:<[^>]*>)?`|``([^`]*)``|`([^`<]*)(?:<[^>]*>)?`_*|\*\*?([^*]+)\*\*?")
 
 
@@ -51,6 +57,24 @@ def fortunes(text: str) -> Iterator[str]:
         yield " ".join(line for line in lines if line)
 
 
+def dictd_entries(path: Path) -> list[list[str]]:
+    """The entries of a dictd dictionary in the order it lists them, each as its prose paragraphs: a headword line
+    starts an entry, its body is indented; cross-reference braces are reduced to their text, the leading
+    ``<category>`` dropped, and paragraphs holding a URL or only a date left out."""
+    entries: list[list[str]] = []
+    for block in re.split(r"\n\s*\n", gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")):
+        lines = block.splitlines()
+        if not lines:
+            continue
+        if not lines[0][:1].isspace():  # a headword (and its aliases): a new entry
+            entries.append([])
+            continue
+        text = " ".join(line.strip() for line in lines)
+        if entries and "://" not in text and not re.fullmatch(r"\(\d{4}-\d\d-\d\d\)", text):
+            entries[-1].append(re.sub(r"^<[^>]*>\s*", "", re.sub(r"[{}]", "", text)))
+    return entries[1:]  # the first is the dictionary's own header
+
+
 def sentences(paragraphs: Iterator[str], limit: int) -> list[dict]:
     out: list[dict] = []
     for paragraph in paragraphs:
@@ -67,15 +91,24 @@ def main() -> None:
     ap.add_argument("--sentences", type=int, default=1000, help="per domain")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    docs = sorted(p for folder in ("tutorial", "howto", "faq") for p in (PYTHON_DOCS / folder).glob("*.rst.txt"))
-    technical = (p for path in docs for p in rst_paragraphs(path.read_text(encoding="utf-8")))
-    write(args.out / "technical.jsonl", sentences(technical, args.sentences))
+    for name, folders in (("technical", ("tutorial", "howto", "faq")), ("dev_technical", ("library", "reference"))):
+        docs = sorted(p for folder in folders for p in (PYTHON_DOCS / folder).glob("*.rst.txt"))
+        technical = (p for path in docs for p in rst_paragraphs(path.read_text(encoding="utf-8")))
+        write(args.out / f"{name}.jsonl", sentences(technical, args.sentences))
     licences = sorted(p for p in LICENCES.iterdir() if p.is_file())
     legal = (p for path in licences for p in plain_paragraphs(path.read_text(encoding="utf-8", errors="replace")))
     write(args.out / "legal.jsonl", sentences(legal, args.sentences))
-    files = [FORTUNES / name for name in ("literature", "wisdom", "people", "science")]
-    quotes = (p for path in files for p in fortunes(path.read_text(encoding="utf-8", errors="replace")))
-    write(args.out / "quotations.jsonl", sentences(quotes, args.sentences))
+    for name, books in (
+        ("quotations", ("literature", "wisdom", "people", "science")),
+        ("dev_quotations", ("education", "work", "politics", "medicine", "love", "humorists")),
+    ):
+        files = [FORTUNES / book for book in books]
+        quotes = (p for path in files for p in fortunes(path.read_text(encoding="utf-8", errors="replace")))
+        write(args.out / f"{name}.jsonl", sentences(quotes, args.sentences))
+    entries = dictd_entries(FOLDOC)
+    half = len(entries) // 2
+    for name, part in (("encyclopedia", entries[:half]), ("dev_encyclopedia", entries[half:])):
+        write(args.out / f"{name}.jsonl", sentences((p for entry in part for p in entry), args.sentences))
 
 
 if __name__ == "__main__":

@@ -18,13 +18,19 @@ def train():
 
 
 def test_the_threshold_is_the_best_bleu_within_the_damage_cap(train):
-    results = [(0.3, 40.0, 0.006), (0.4, 39.0, 0.004), (0.5, 39.0, 0.003), (0.6, 38.0, 0.001)]
-    assert train.pick_threshold(results, max_damage=0.0043) == 0.4  # 0.3 damages too much; ties: the lower
+    results = [(0.3, 40.0, (0.006,)), (0.4, 39.0, (0.004,)), (0.5, 39.0, (0.003,)), (0.6, 38.0, (0.001,))]
+    assert train.pick_threshold(results, [0.0043]) == 0.4  # 0.3 damages too much; ties: the lower
+
+
+def test_the_threshold_keeps_every_set_of_clean_text_within_its_own_cap(train):
+    # news within 0.3% from 0.4 on, but technical prose only from 0.6 on
+    results = [(0.4, 40.0, (0.002, 0.008)), (0.5, 39.0, (0.002, 0.006)), (0.6, 38.0, (0.001, 0.004))]
+    assert train.pick_threshold(results, [0.003, 0.0045]) == 0.6
 
 
 def test_no_threshold_within_the_damage_cap_is_an_error_not_a_look_that_does_nothing(train):
-    with pytest.raises(ValueError, match="no threshold keeps clean-text damage under 0.43%"):
-        train.pick_threshold([(0.3, 40.0, 0.006), (0.9, 38.0, 0.005)], max_damage=0.0043)
+    with pytest.raises(ValueError, match="no threshold keeps clean-text damage under its caps"):
+        train.pick_threshold([(0.3, 40.0, (0.006,)), (0.9, 38.0, (0.005,))], [0.0043])
 
 
 def test_fit_separates_what_it_is_shown(train):
