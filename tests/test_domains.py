@@ -1,0 +1,49 @@
+"""scripts/build_domains.py: the clean prose outside news that the looks are fitted and measured on."""
+
+import gzip
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+@pytest.fixture(scope="module")
+def domains():
+    mp = pytest.MonkeyPatch()
+    mp.syspath_prepend(str(SCRIPTS))  # it imports build_data as its neighbour
+    spec = importlib.util.spec_from_file_location("build_domains", SCRIPTS / "build_domains.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield module
+    mp.undo()
+
+
+DICT = """00-database-info
+     This file was converted.
+
+abstract data type
+ADT
+
+   <programming> (ADT) A kind of {data abstraction} where a
+   type's internal form is hidden.
+
+   {Reynolds paper
+   (http://cis.upenn.edu/taoop94.html)}.
+
+   (2003-07-03)
+
+abstract interpretation
+
+   <theory> A partial execution of a program.
+"""
+
+
+def test_a_dictd_dictionary_gives_each_entry_its_prose_without_links_urls_or_dates(domains, tmp_path):
+    path = tmp_path / "foldoc.dict.dz"
+    path.write_bytes(gzip.compress(DICT.encode()))
+    assert domains.dictd_entries(path) == [
+        ["(ADT) A kind of data abstraction where a type's internal form is hidden."],
+        ["A partial execution of a program."],
+    ]
