@@ -72,7 +72,7 @@ def dictd_entries(path: Path) -> list[list[str]]:
         text = " ".join(line.strip() for line in lines)
         if entries and "://" not in text and not re.fullmatch(r"\(\d{4}-\d\d-\d\d\)", text):
             entries[-1].append(re.sub(r"^<[^>]*>\s*", "", re.sub(r"[{}]", "", text)))
-    return entries[1:]  # the first is the dictionary's own header
+    return entries[1:]  # the first is the file's 00-database header (where the halves split depends on it)
 
 
 def sentences(paragraphs: Iterator[str], limit: int) -> list[dict]:
