@@ -289,7 +289,7 @@ def word_features(
             gain,
         ],
         axis=1,
-    ).reshape(n, len(WORD_FEATURES))
+    )
     table[[not any(ch.isalpha() for ch in w) for w in written]] = np.nan
     return [(x, table[first[j] : first[j + 1]]) for j, x in enumerate(spans)]
 

@@ -115,8 +115,9 @@ def main() -> None:
                     y.append(int(any(g.start < e and s < g.end for g in gold)))
         for r, feats in zip(rows, clean_feats):
             if half(r["article"]) == subset:
-                x += [f for _, f in feats if not np.isnan(f[0])]
-                y += [0] * sum(not np.isnan(f[0]) for _, f in feats)
+                kept = [f for _, f in feats if not np.isnan(f[0])]
+                x += kept
+                y += [0] * len(kept)
         return x, y
 
     x, y = words_of(0)

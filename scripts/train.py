@@ -295,14 +295,17 @@ def fit_look(
     draft = Look(features, weights, bias, min_confidence=1.0)
     spun, clean = [r["spun"] for r in dev[half:]], [r["original"] for r in dev[half:]]
     spun_scored = [draft.scored(cs) for cs in cands[half:]]  # each candidate's probability once, for every threshold
-    held_scored = [(texts, [draft.scored(cs) for cs in held_cands]) for texts, held_cands, _ in held]
+    held_scored = [
+        (texts, [draft.scored(cs) for cs in held_cands], sum(len(s.split()) for s in texts))
+        for texts, held_cands, _ in held
+    ]
     results = []
     for t in THRESHOLDS:
         bleu = sacrebleu.corpus_bleu([apply(s, choose(es, t)) for s, es in zip(spun, spun_scored)], [clean])
         damages = []
-        for texts, scored in held_scored:
+        for texts, scored, clean_words in held_scored:
             made = [apply(s, choose(es, t)) for s, es in zip(texts, scored)]
-            damages.append(sum(map(words_changed, texts, made)) / sum(len(s.split()) for s in texts))
+            damages.append(sum(map(words_changed, texts, made)) / clean_words)
         shown = ", ".join(f"{100 * d:.2f}%" for d in damages)
         print(f"min_confidence {t:.2f}: dev BLEU {bleu.score:.2f}, clean words changed {shown}", flush=True)
         results.append((t, bleu.score, tuple(damages)))
@@ -364,7 +367,9 @@ def fit_decider(
     domain_files = sorted(domains.glob("dev_*.jsonl"))
     if not domain_files:
         raise SystemExit(f"{domains}: no dev_*.jsonl (clean text outside news): run scripts/build_domains.py")
-    domain_texts = [[json.loads(line)["original"] for line in p.open(encoding="utf-8")] for p in domain_files]
+    domain_texts = [
+        [json.loads(line)["original"] for line in p.read_text(encoding="utf-8").splitlines()] for p in domain_files
+    ]
     sp = spm.SentencePieceProcessor(model_file=str(out / "spiece.model"))
     graph = SynonymGraph.load(out / GRAPH_FILE)
     context_lm = ContextLM() if second_look else None
@@ -376,26 +381,24 @@ def fit_decider(
     spun, originals = [r["spun"] for r in dev], [r["original"] for r in dev]
     fitted = set(originals[:half])
     negatives = originals[:half] + [t for texts in domain_texts for t in texts[: len(texts) // 2]]
-    held = [
-        (list(dict.fromkeys(r["original"] for f in files for r in f if r["original"] not in fitted)), MAX_CLEAN_DAMAGE)
-    ]
-    held += [(texts[len(texts) // 2 :], MAX_DOMAIN_DAMAGE) for texts in domain_texts]
-    names = ", ".join(f"{n} {len(t)}" for n, (t, _) in zip(["news"] + [p.stem for p in domain_files], held))
+    news = list(dict.fromkeys(r["original"] for f in files for r in f if r["original"] not in fitted))
+    held_texts = [(news, MAX_CLEAN_DAMAGE)] + [(texts[len(texts) // 2 :], MAX_DOMAIN_DAMAGE) for texts in domain_texts]
+    names = ", ".join(f"{n} {len(t)}" for n, (t, _) in zip(["news"] + [p.stem for p in domain_files], held_texts))
     print(f"{half} dev rows fitted on, {len(dev) - half} for the threshold, clean sentences: {names}", flush=True)
     cands = pipeline.propose(spun, pipeline.tag(spun, BATCH_SIZE))
     clean_cands = pipeline.propose(negatives, pipeline.tag(negatives, BATCH_SIZE))
-    held_cands = [pipeline.propose(texts, pipeline.tag(texts, BATCH_SIZE)) for texts, _ in held]
-    draft = fit_look(FEATURES, half, dev, cands, clean_cands, [(t, c, cap) for (t, cap), c in zip(held, held_cands)])
+    held = [(t, pipeline.propose(t, pipeline.tag(t, BATCH_SIZE)), cap) for t, cap in held_texts]
+    draft = fit_look(FEATURES, half, dev, cands, clean_cands, held)
     print("reread in the context of those edits:", flush=True)
     cands, clean_cands = pipeline.reread(spun, cands, draft), pipeline.reread(negatives, clean_cands, draft)
-    held_cands = [pipeline.reread(texts, c, draft) for (texts, _), c in zip(held, held_cands)]
-    first = fit_look(FEATURES, half, dev, cands, clean_cands, [(t, c, cap) for (t, cap), c in zip(held, held_cands)])
+    held = [(t, pipeline.reread(t, c, draft), cap) for t, c, cap in held]
+    first = fit_look(FEATURES, half, dev, cands, clean_cands, held)
     if not second_look:
         return first, None
     print("second look:", flush=True)
     second_cands = pipeline.relook(spun, cands, first)
     clean_second = pipeline.relook(negatives, clean_cands, first)
-    held_second = [(t, pipeline.relook(t, c, first), cap) for (t, cap), c in zip(held, held_cands)]
+    held_second = [(t, pipeline.relook(t, c, first), cap) for t, c, cap in held]
     return first, fit_look(SECOND_LOOK_FEATURES, half, dev, second_cands, clean_second, held_second)
 
 
