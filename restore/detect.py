@@ -42,6 +42,8 @@ WORD_FEATURES = (
     "spun_logit",  # log-odds of the spun-word head (trained on text spun by every thesaurus family)
     "spun_density",  # mean P(spun) over the sentence's other words
     "best_gain",  # how much better the n-gram model reads the best candidate replacing the word (0: none better)
+    "science_assoc_min",  # assoc_min in scientific prose (``Pipeline.science``): a technical term fits there
+    "science_log_freq",  # log_freq in scientific prose
 )
 DOC_FEATURES = (
     "top_logit",  # mean log-odds of the (up to) three highest sentence scores
@@ -209,13 +211,13 @@ def word_features(
     candidates: Sequence[Sequence[Candidate]],
     scored: Sequence[Sequence[Edit]],
     lm: NgramLM,
+    science: NgramLM,
 ) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
     """For each sentence: its word spans and their WORD_FEATURES, a row per word (NaN for a word without a letter,
-    which is never flagged); ``scored``: its candidates' edits with the first look's probability (``Look.scored``).
-    The words of all the sentences are read together; each sentence's numbers are its own."""
+    which is never flagged); ``scored``: its candidates' edits with the first look's probability (``Look.scored``);
+    ``lm``, ``science``: the n-gram models of news and of scientific prose. The words of all the sentences are read
+    together; each sentence's numbers are its own."""
     import numpy as np
-
-    from restore.graph import bigram_indices, unigram_counts
 
     spans = [words(text) for text in sentences]
     sizes = np.array([len(x) for x in spans], np.int64)
@@ -252,9 +254,46 @@ def word_features(
             for out, value in zip((best, rate, gain), values):
                 np.maximum.at(out, begin_at[at] + t, value[at])
 
-    # association with each neighbour in clean news (<s> and </s> at the ends) and frequency
+    # association with each neighbour in clean news and in scientific prose, and frequency
     written = [text[a:b] for text, x in zip(sentences, spans) for a, b in x]
-    ids = np.array([lm.ids.get(w.lower(), -1) for w in written], np.int64)
+    lowered = [w.lower() for w in written]
+    left, right, log_freq = _associations(lm, lowered, first, sizes)
+    science_left, science_right, science_log_freq = _associations(science, lowered, first, sizes)
+    others = np.maximum(sizes - 1, 1)[sentence]
+    clipped = np.clip(spun, 1e-6, 1 - 1e-6)
+    position = np.arange(n) - first[sentence]
+    table = np.stack(
+        [
+            np.log(np.maximum(change, 1e-6)),
+            best,
+            rate,
+            left,
+            right,
+            np.minimum(left, right),
+            log_freq,
+            (np.fromiter((w[:1].isupper() for w in written), bool, n) & (position > 0)).astype(np.float64),
+            (np.bincount(sentence, change, len(spans))[sentence] - change) / others,
+            np.log(clipped / (1 - clipped)),
+            (np.bincount(sentence, spun, len(spans))[sentence] - spun) / others,
+            gain,
+            np.minimum(science_left, science_right),
+            science_log_freq,
+        ],
+        axis=1,
+    )
+    table[[not any(ch.isalpha() for ch in w) for w in written]] = np.nan
+    return [(x, table[first[j] : first[j + 1]]) for j, x in enumerate(spans)]
+
+
+def _associations(lm: NgramLM, lowered: list[str], first, sizes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each word's association with its left and right neighbours in ``lm`` (<s> and </s> at a sentence's ends):
+    log (count(a b) / expected), clipped; and its log frequency. ``first``, ``sizes``: each sentence's first word
+    among all the words and its number of words."""
+    import numpy as np
+
+    from restore.graph import bigram_indices, unigram_counts
+
+    ids = np.array([lm.ids.get(w, -1) for w in lowered], np.int64)
     left_ids, right_ids = np.roll(ids, 1), np.roll(ids, -1)
     left_ids[first[:-1][sizes > 0]] = lm.ids.get("<s>", -1)
     right_ids[first[1:][sizes > 0] - 1] = lm.ids.get("</s>", -1)
@@ -269,29 +308,7 @@ def word_features(
         expected = (count(a) + 1.0) * (count(b) + 1.0) / lm.total
         return np.clip(np.log((seen + 0.1) / expected), -_ASSOC_CLIP, _ASSOC_CLIP)
 
-    left, right = assoc(left_ids, ids), assoc(ids, right_ids)
-    others = np.maximum(sizes - 1, 1)[sentence]
-    clipped = np.clip(spun, 1e-6, 1 - 1e-6)
-    position = np.arange(n) - first[sentence]
-    table = np.stack(
-        [
-            np.log(np.maximum(change, 1e-6)),
-            best,
-            rate,
-            left,
-            right,
-            np.minimum(left, right),
-            np.log((count(ids) + 0.5) / lm.total),
-            (np.fromiter((w[:1].isupper() for w in written), bool, n) & (position > 0)).astype(np.float64),
-            (np.bincount(sentence, change, len(spans))[sentence] - change) / others,
-            np.log(clipped / (1 - clipped)),
-            (np.bincount(sentence, spun, len(spans))[sentence] - spun) / others,
-            gain,
-        ],
-        axis=1,
-    )
-    table[[not any(ch.isalpha() for ch in w) for w in written]] = np.nan
-    return [(x, table[first[j] : first[j + 1]]) for j, x in enumerate(spans)]
+    return assoc(left_ids, ids), assoc(ids, right_ids), np.log((count(ids) + 0.5) / lm.total)
 
 
 def word_scores(sentences: Sequence[np.ndarray], settings: DetectSettings) -> list[list[float]]:
@@ -373,7 +390,7 @@ def read_words(
     look = pipeline.first
     candidates = pipeline.reread(sentences, pipeline.propose(sentences, tagged), look)
     scored = [look.scored(cands) for cands in candidates]
-    return scored, word_features(sentences, tagged, candidates, scored, pipeline.ngrams)
+    return scored, word_features(sentences, tagged, candidates, scored, pipeline.ngrams, pipeline.science)
 
 
 def score_sentences(

@@ -52,8 +52,12 @@ FEATURES = (
     "log_spun",  # log P(spun) of the first word by the spun-word head (trained on every family, ``restore.engine``)
     "log_synonyms",  # log (1 + how many synonyms the replacement's thesaurus entry lists; 0 when none lists the
     # spun words): a spinner drawing from an entry of n synonyms leaves a given one with probability 1/n
+    "science_gain",  # context_gain read by the n-gram model of scientific prose: news n-grams take technical terms
+    # for spun words ("This module accepts" -> "This will accept"), scientific ones know them
+    "word_by_word",  # the replacement is two graph originals in a row for two spun words: a term spun word by word
+    # ("counterfeit consciousness" for "artificial intelligence", ``_pairs``)
 )
-CONTEXT_FEATURES = ("context_gain", "left_gain", "right_gain", "trigram_gain")  # read again by ``reread``
+CONTEXT_FEATURES = ("context_gain", "left_gain", "right_gain", "trigram_gain", "science_gain")  # read again by reread
 SECOND_LOOK_FEATURES = (  # what ``relook`` gives the second look
     "logit",  # the first look's log-odds
     "lm_gain",  # language model log-probability of the window with the replacement minus as it reads
@@ -65,6 +69,10 @@ TAGGER_FLOOR = 0.2  # the tagger's own proposals below this are not candidates
 GRAPH_FLOOR = 0.1  # words at least this likely spun (the spun-word head or the tagger) get the graph's originals
 GRAPH_TOP = 2  # ... the ones with the best channel score in place of the word (see graph_margin; on 600 one-word
 # swaps of each lofo dev set the original is among them 1.2-2.0 points more often than by the trigram score alone)
+PAIR_TOP = 2  # pairs of originals of two neighbouring spun words kept (``_pairs``), and the best of science's: on
+# 1,344 WordNet two-word terms spun word by word whose originals the graph offers, the first two hold the term 52%
+# of the time (count over the square root of each word's frequency and over the synonyms each entry lists; by
+# count alone 43%)
 READ_CHUNK = 256  # sentences whose graph originals are read together (all at once: +200 MB peak on 2,000 sentences)
 MIN_EDIT_RATE = 0.003  # table n-grams swapped less often than this are not candidates: on dev they were
 # 60% of all candidates and 1 of 3,900 applied edits, so skipping them makes deciding ~2x faster
@@ -97,13 +105,16 @@ def propose(
     table: PhraseTable,
     lm: NgramLM,
     graph: SynonymGraph | None = None,
+    science: NgramLM | None = None,
 ) -> list[list[Candidate]]:
     """The candidate edits of each sentence with their features (order of FEATURES); ``graph`` adds the
     originals its thesauri list for the words the tagger or the spun-word head suspects, and says which
-    candidates it relates (the n-gram model reads them for all the sentences at once)."""
+    candidates it relates (the n-gram model reads them for all the sentences at once); ``science``, the n-gram
+    model of scientific prose, reads each candidate too (science_gain 0 without it)."""
     drafts = [_draft(text, tags, phrases, table) for text, tags in zip(texts, tagged)]
     suspected: list[list[int]] = [[] for _ in texts]  # per sentence: the words that get the graph's originals
     readings: list[dict[int, dict[str, float]]] = [{} for _ in texts]  # word -> original -> its trigram score
+    in_science: list[dict[int, dict[str, float]]] = [{} for _ in texts]  # ... read by the science n-grams
     if graph is not None:
         wanted = []  # the suspected words, and those with one-word table candidates (for the graph features)
         for j, ((spans, _, found, _), (_, _, keep, spun)) in enumerate(zip(drafts, tagged)):
@@ -113,8 +124,10 @@ def propose(
         for c in range(0, len(texts), READ_CHUNK):  # a chunk at a time: the arrays stay small, the calls few
             part = slice(c, c + READ_CHUNK)
             readings[part] = _graph_readings(texts[part], drafts[part], wanted[part], graph, lm)
+            if science is not None:
+                in_science[part] = _graph_readings(texts[part], drafts[part], suspected[part], graph, lm, science)
     return [
-        _candidates(text, tags, *draft, suspected[j], readings[j], lm, graph)
+        _candidates(text, tags, *draft, suspected[j], readings[j], in_science[j], lm, graph, science)
         for j, (text, tags, draft) in enumerate(zip(texts, tagged, drafts))
     ]
 
@@ -157,15 +170,25 @@ def _candidates(
     tagger: dict[tuple[int, int, str], float],
     suspected: Sequence[int],
     readings: dict[int, dict[str, float]],
+    in_science: dict[int, dict[str, float]],
     lm: NgramLM,
     graph: SynonymGraph | None,
+    science: NgramLM | None,
 ) -> list[Candidate]:
-    """One sentence's candidates with their features: the drafted ones, and for each ``suspected`` word the
-    GRAPH_TOP originals with the best channel score in its place (``readings``: word -> original -> score)."""
+    """One sentence's candidates with their features: the drafted ones, for each ``suspected`` word the
+    GRAPH_TOP originals with the best channel score in its place (``readings``: word -> original -> score) and
+    the best by the science n-grams (``in_science``), and for two neighbouring words, one of them suspected, the
+    ``_pairs`` of their originals."""
     _, _, keep, spun = tags
     for i in suspected:
-        for after in sorted(readings[i], key=readings[i].__getitem__, reverse=True)[:GRAPH_TOP]:
+        best = sorted(readings[i], key=readings[i].__getitem__, reverse=True)[:GRAPH_TOP]
+        science_reading = in_science.get(i, {})
+        best += sorted(science_reading, key=science_reading.__getitem__, reverse=True)[:1]
+        for after in best:
             found.setdefault((spans[i][0], spans[i][1], after), [i, 1, 0.0, 0])
+    pairs = _pairs(text, spans, lowered, suspected, graph, lm, science) if graph is not None else {}
+    for key, i in pairs.items():
+        found.setdefault(key, [i, 2, 0.0, 0])
     looks_spun = [max(1 - keep[j], spun[j]) if j < len(keep) else 0.0 for j in range(len(spans))]
     for i, _, rate, _ in found.values():
         looks_spun[i] = max(looks_spun[i], rate)
@@ -177,7 +200,10 @@ def _candidates(
         before = text[start:end]
         if before == after or _in_number(text, start, end):
             continue
-        gain, left_gain, right_gain, trigram_gain = _context(lm, *_window(lowered, i, k), before, after, spun_side)
+        window = _window(lowered, i, k)
+        gain, left_gain, right_gain, trigram_gain, science_gain = _context(
+            lm, *window, before, after, spun_side, science
+        )
         p_keep = keep[i] if i < len(keep) else 1.0
         reading = readings.get(i, {}) if k == 1 else {}
         low = after.lower()
@@ -202,9 +228,85 @@ def _candidates(
             math.log(1 + len(reading)),
             _log(spun[i] if i < len(spun) else 0.0),
             math.log(1 + listed.get(low, 0)),
+            science_gain,
+            float((start, end, after) in pairs),
         ]
         out.append(Candidate(Edit(start, end, before, recase(before, after, sentence_start=i == 0)), features))
     return out
+
+
+def _pairs(
+    text: str,
+    spans: list[tuple[int, int]],
+    lowered: list[str],
+    suspected: Sequence[int],
+    graph: SynonymGraph,
+    lm: NgramLM,
+    science: NgramLM | None,
+) -> dict[tuple[int, int, str], int]:
+    """Terms spun word by word ("counterfeit consciousness" for "artificial intelligence"): for two neighbouring
+    plain words, one of them ``suspected``, that news and science each saw together at most once, the PAIR_TOP
+    pairs of their graph originals seen together (at least twice in news and science) most often for how common
+    each word is (count / sqrt(frequency of each) / synonyms of each entry): (start, end, replacement) -> first
+    word."""
+    import numpy as np
+
+    from restore.graph import unigram_counts
+
+    counts = unigram_counts(lm)
+    out: dict[tuple[int, int, str], int] = {}
+    marked = set(suspected)
+    for i in range(len(spans) - 1):
+        if not (i in marked or i + 1 in marked) or not _plain(text, spans, i) or not _plain(text, spans, i + 1):
+            continue
+        a, b = lowered[i], lowered[i + 1]
+        if lm.count(a, b) > 1 or (science is not None and science.count(a, b) > 1):
+            continue
+        names_a, ids_a, syn_a = graph.known_originals(a, lm)
+        names_b, ids_b, syn_b = graph.known_originals(b, lm)
+        if not names_a or not names_b:
+            continue
+        seen = _pair_counts(lm, ids_a, ids_b)
+        picks = []
+        if science is not None:
+            in_a = np.array([science.ids.get(x, -1) for x in names_a], np.int64)
+            in_b = np.array([science.ids.get(x, -1) for x in names_b], np.int64)
+            in_science = _pair_counts(science, in_a, in_b)
+            seen = seen + in_science
+            freq = unigram_counts(science)
+            freq_a, freq_b = np.where(in_a >= 0, freq[in_a], 1), np.where(in_b >= 0, freq[in_b], 1)
+            picks += _associated(in_science, freq_a, freq_b, syn_a, syn_b)[:1]
+        picks = _associated(seen, counts[ids_a], counts[ids_b], syn_a, syn_b)[:PAIR_TOP] + picks
+        for x, y in picks:
+            out[(spans[i][0], spans[i + 1][1], f"{names_a[x]} {names_b[y]}")] = i
+    return out
+
+
+def _associated(seen, freq_a, freq_b, syn_a, syn_b) -> list[tuple[int, int]]:
+    """The (row, column) of the pairs seen together at least twice (``seen``), best first: each count over the
+    square roots of its words' frequencies and over the synonyms their entries list (log ``syn_a``, ``syn_b``)."""
+    import numpy as np
+
+    log_a, log_b = np.log(freq_a) / 2 + syn_a, np.log(freq_b) / 2 + syn_b
+    score = np.where(seen >= 2, np.log(np.maximum(seen, 1)) - log_a[:, None] - log_b[None, :], -np.inf)
+    order = np.argsort(-score, axis=None, kind="stable")[: int((score > -np.inf).sum())]
+    return [divmod(flat, seen.shape[1]) for flat in order.tolist()]
+
+
+def _pair_counts(lm: NgramLM, ids_a, ids_b):
+    """How often ``lm`` saw each word of ``ids_a`` followed by each of ``ids_b`` (word ids, -1: unknown)."""
+    import numpy as np
+
+    from restore.graph import bigram_indices
+
+    k = bigram_indices(lm, np.repeat(ids_a, len(ids_b)), np.tile(ids_b, len(ids_a)))
+    return np.where(k >= 0, lm.counts[np.maximum(k, 0)], 0).astype(np.int64).reshape(len(ids_a), len(ids_b))
+
+
+def _plain(text: str, spans: list[tuple[int, int]], i: int) -> bool:
+    """Is word ``i`` letters only (hyphens and apostrophes inside) and not capitalised mid-sentence (a name)?"""
+    word = text[spans[i][0] : spans[i][1]]
+    return word.replace("-", "").replace("'", "").isalpha() and not (i > 0 and word[:1].isupper())
 
 
 def _graph_readings(
@@ -213,15 +315,17 @@ def _graph_readings(
     wanted: Sequence[Sequence[int]],
     graph: SynonymGraph,
     lm: NgramLM,
+    reader: NgramLM | None = None,
 ) -> list[dict[int, dict[str, float]]]:
     """For each sentence (its ``_draft``), for each of its ``wanted`` words: the one-word originals ``graph`` offers
-    that the n-gram model knows, each with its channel score in the word's place (its trigram score, read together
-    in a call per window shape for all the sentences, minus the log of its entry's synonyms); none for a word
-    without a letter, inside a number or capitalised mid-sentence (a name)."""
+    that the n-gram model ``lm`` knows, each with its channel score in the word's place (its trigram score by
+    ``reader``, ``lm`` by default, read together in a call per window shape for all the sentences, minus the log
+    of its entry's synonyms); none for a word without a letter, inside a number or capitalised mid-sentence."""
     import numpy as np
 
     from restore.graph import trigram_scores
 
+    reader = reader or lm
     out: list[dict[int, dict[str, float]]] = [{} for _ in texts]
     shapes: dict[tuple[int, int], list] = {}  # window shape -> (sentence, word, originals, ids, window ids) rows
     for j, (text, (sentence, lowered, _, _), indices) in enumerate(zip(texts, drafts, wanted)):
@@ -232,14 +336,16 @@ def _graph_readings(
                 continue
             names, ids, log_synonyms = graph.known_originals(lowered[i], lm)
             if names:
+                if reader is not lm:
+                    ids = np.array([reader.ids.get(name, -1) for name in names], np.int64)
                 left2, right2 = _window(lowered, i, 1)
-                context = [lm.ids.get(w, -1) for w in (*left2, *right2)]
+                context = [reader.ids.get(w, -1) for w in (*left2, *right2)]
                 shapes.setdefault((len(left2), len(right2)), []).append((j, i, names, ids, log_synonyms, context))
     for (left_size, _), rows in shapes.items():
         counts = [len(row[3]) for row in rows]
         window = np.array([row[-1] for row in rows], np.int64).T
         ids = np.concatenate([row[3] for row in rows])
-        scores = trigram_scores(lm, tuple(window[:left_size]), ids, tuple(window[left_size:]), counts)
+        scores = trigram_scores(reader, tuple(window[:left_size]), ids, tuple(window[left_size:]), counts)
         scores = (scores - np.concatenate([row[4] for row in rows])).tolist()
         k = 0
         for (j, i, names, *_), count in zip(rows, counts):
@@ -276,22 +382,33 @@ def _window(lowered: Sequence[str], i: int, k: int) -> tuple[tuple[str, ...], tu
 
 
 def _context(
-    lm: NgramLM, left2: tuple[str, ...], right2: tuple[str, ...], before: str, after: str, spun_side: dict
-) -> tuple[float, float, float, float]:
+    lm: NgramLM,
+    left2: tuple[str, ...],
+    right2: tuple[str, ...],
+    before: str,
+    after: str,
+    spun_side: dict,
+    science: NgramLM | None = None,
+) -> tuple[float, float, float, float, float]:
     """The CONTEXT_FEATURES of replacing ``before`` by ``after`` between ``left2`` and ``right2``."""
     left, right = left2[-1], right2[0]
     key = left2, before, right2
     if key not in spun_side:
-        spun_side[key] = lm.score(left, before, right), lm.trigram_score(left2, before, right2)
-    spun, spun_trigrams = spun_side[key]
+        spun_side[key] = (
+            lm.score(left, before, right),
+            lm.trigram_score(left2, before, right2),
+            science.score(left, before, right) if science is not None else 0.0,
+        )
+    spun, spun_trigrams, spun_science = spun_side[key]
     gain = lm.score(left, after, right) - spun
+    science_gain = science.score(left, after, right) - spun_science if science is not None else 0.0
     new, old = lm.tokens(after), lm.tokens(before) or [left]
     if new:
         left_gain = lm.logprob(left, new[0]) - lm.logprob(left, old[0])
         right_gain = lm.logprob(new[-1], right) - lm.logprob(old[-1], right)
     else:  # a deletion: the left neighbour now meets the right one
         left_gain, right_gain = gain, 0.0
-    return gain, left_gain, right_gain, lm.trigram_score(left2, after, right2) - spun_trigrams
+    return gain, left_gain, right_gain, lm.trigram_score(left2, after, right2) - spun_trigrams, science_gain
 
 
 def in_context(text: str, edit: Edit, context: Sequence[Edit]) -> tuple[str, Edit]:
@@ -305,7 +422,9 @@ def in_context(text: str, edit: Edit, context: Sequence[Edit]) -> tuple[str, Edi
 _CONTEXT_INDEX = [FEATURES.index(f) for f in CONTEXT_FEATURES]
 
 
-def reread(text: str, candidates: list[Candidate], context: Sequence[Edit], lm: NgramLM) -> list[Candidate]:
+def reread(
+    text: str, candidates: list[Candidate], context: Sequence[Edit], lm: NgramLM, science: NgramLM | None = None
+) -> list[Candidate]:
     """``candidates`` with their CONTEXT_FEATURES read again where the ``context`` edits (the first pass's) they
     do not overlap are made: in "a good deal chancy and ferocious one" each spun word misleads the n-grams
     judging its neighbours (on dev: +0.3 BLEU at the same clean damage)."""
@@ -339,7 +458,7 @@ def reread(text: str, candidates: list[Candidate], context: Sequence[Edit], lm: 
             continue
         features = list(c.features)
         window = _window(moved_lowered, j, k)
-        for f, value in zip(_CONTEXT_INDEX, _context(lm, *window, c.edit.before, c.edit.after, spun_side)):
+        for f, value in zip(_CONTEXT_INDEX, _context(lm, *window, c.edit.before, c.edit.after, spun_side, science)):
             features[f] = value
         out.append(Candidate(c.edit, features))
     return out

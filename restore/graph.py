@@ -253,6 +253,8 @@ def trigram_scores(lm, left: tuple, ids: np.ndarray, right: tuple, repeats: np.n
 
     def trigram_logprob(j: int) -> np.ndarray:
         kab, ic = bigram(j), w[j + 2]
+        if not len(lm.trigram_keys):  # a model whose every trigram was too rare to keep
+            return np.log(BACKOFF) + bigram_logprob(j + 1)
         key = kab * size + ic
         t = np.minimum(_search(lm.trigram_keys, key), len(lm.trigram_keys) - 1)
         found = (kab >= 0) & (ic >= 0) & (lm.trigram_keys[t] == key)

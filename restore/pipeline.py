@@ -43,9 +43,9 @@ class Decision:
 
 @dataclass
 class Pipeline:
-    """The tagger, the counts, the language model and the looks; ``second`` (with ``lm``) is the final look
-    when present. Steps 2 to 5 take the look they read explicitly, so ``scripts/train.py`` runs them while
-    it fits the looks (``first`` None until then)."""
+    """The tagger, the counts (news n-grams; ``science``: scientific prose's), the language model and the looks;
+    ``second`` (with ``lm``) is the final look when present. Steps 2 to 5 take the look they read explicitly, so
+    ``scripts/train.py`` runs them while it fits the looks (``first`` None until then)."""
 
     backend: TorchBackend | OnnxBackend
     sp: object  # sentencepiece.SentencePieceProcessor
@@ -53,6 +53,7 @@ class Pipeline:
     ngrams: NgramLM
     lm: ContextLM | None = None
     graph: SynonymGraph | None = None
+    science: NgramLM | None = None
     first: Look | None = None
     second: Look | None = None
 
@@ -120,13 +121,13 @@ class Pipeline:
     def propose(self, sentences: Sequence[str], tagged: Sequence[Tags]) -> list[list[Candidate]]:
         """Step 3: each sentence's candidates with FEATURES."""
         phrases = self.backend.phrases
-        return propose(sentences, tagged, phrases, self.table, self.ngrams, self.graph)
+        return propose(sentences, tagged, phrases, self.table, self.ngrams, self.graph, self.science)
 
     def reread(
         self, sentences: Sequence[str], candidates: Sequence[list[Candidate]], first: Look
     ) -> list[list[Candidate]]:
         """Step 4: the candidates' context features read again where the edits ``first`` makes are made."""
-        return [reread(s, cs, first.choose(cs), self.ngrams) for s, cs in zip(sentences, candidates)]
+        return [reread(s, cs, first.choose(cs), self.ngrams, self.science) for s, cs in zip(sentences, candidates)]
 
     def relook(
         self, sentences: Sequence[str], candidates: Sequence[list[Candidate]], first: Look

