@@ -2,7 +2,7 @@
 
     python scripts/fit_detect.py --data data/pairs [--model models/restore-t5-tagger] [--write]
 
-Dev is our spinner's dev pairs and the same sentences spun by each thesaurus family alone (the looks' DEV_FILES,
+Dev is our spinner's dev pairs and the same sentences spun by each thesaurus family alone (the looks' NEWS_DEV_FILES,
 ``scripts/build_lofo.py``). Words of spun dev sentences inside a reference edit are the positives; every other
 word of them, and every word of the dev originals (clean text), the negatives. The per-word trees (scikit-learn's
 gradient boosting, TREES trees of DEPTH levels, stored as ``restore.detect.WordTrees``) are fitted on half of the
@@ -21,7 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from train import DEV_FILES, fit  # scripts/train.py: the looks' dev files and logistic fit
+from train import NEWS_DEV_FILES, fit  # scripts/train.py: the looks' news dev files and logistic fit
 
 from restore.detect import DOC_FEATURES, DetectSettings, WordTrees, doc_features, read_words, word_scores
 from restore.edits import diff
@@ -79,7 +79,7 @@ def half(article: str) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, required=True, help="folder with the --dev files")
-    ap.add_argument("--dev", nargs="+", default=list(DEV_FILES), help="pairs files of one dev set's sentences")
+    ap.add_argument("--dev", nargs="+", default=list(NEWS_DEV_FILES), help="pairs files of one dev set's sentences")
     ap.add_argument("--model", type=Path, default=default_model())
     ap.add_argument("--cache", type=Path, help="keep the dev features here between runs (a .npz file)")
     ap.add_argument("--write", action="store_true", help="store the fit in the model's restore.json")
