@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from restore.case import recase
@@ -254,6 +255,7 @@ def _pairs(
     from restore.graph import unigram_counts
 
     counts = unigram_counts(lm)
+    freq = unigram_counts(science) if science is not None else None
     out: dict[tuple[int, int, str], int] = {}
     marked = set(suspected)
     for i in range(len(spans) - 1):
@@ -269,11 +271,9 @@ def _pairs(
         seen = _pair_counts(lm, ids_a, ids_b)
         picks = []
         if science is not None:
-            in_a = np.array([science.ids.get(x, -1) for x in names_a], np.int64)
-            in_b = np.array([science.ids.get(x, -1) for x in names_b], np.int64)
+            in_a, in_b = _ids_in(science, names_a), _ids_in(science, names_b)
             in_science = _pair_counts(science, in_a, in_b)
             seen = seen + in_science
-            freq = unigram_counts(science)
             freq_a, freq_b = np.where(in_a >= 0, freq[in_a], 1), np.where(in_b >= 0, freq[in_b], 1)
             picks += _associated(in_science, freq_a, freq_b, syn_a, syn_b)[:1]
         picks = _associated(seen, counts[ids_a], counts[ids_b], syn_a, syn_b)[:PAIR_TOP] + picks
@@ -291,6 +291,15 @@ def _associated(seen, freq_a, freq_b, syn_a, syn_b) -> list[tuple[int, int]]:
     score = np.where(seen >= 2, np.log(np.maximum(seen, 1)) - log_a[:, None] - log_b[None, :], -np.inf)
     order = np.argsort(-score, axis=None, kind="stable")[: int((score > -np.inf).sum())]
     return [divmod(flat, seen.shape[1]) for flat in order.tolist()]
+
+
+@lru_cache(maxsize=1 << 16)
+def _ids_in(lm: NgramLM, names: tuple[str, ...]):
+    """The ids of ``names`` in ``lm``'s vocabulary (-1: unknown), remembered: a word's graph originals are read by
+    the science n-grams both for its own candidates and for its pairs."""
+    import numpy as np
+
+    return np.array([lm.ids.get(name, -1) for name in names], np.int64)
 
 
 def _pair_counts(lm: NgramLM, ids_a, ids_b):
@@ -337,7 +346,7 @@ def _graph_readings(
             names, ids, log_synonyms = graph.known_originals(lowered[i], lm)
             if names:
                 if reader is not lm:
-                    ids = np.array([reader.ids.get(name, -1) for name in names], np.int64)
+                    ids = _ids_in(reader, names)
                 left2, right2 = _window(lowered, i, 1)
                 context = [reader.ids.get(w, -1) for w in (*left2, *right2)]
                 shapes.setdefault((len(left2), len(right2)), []).append((j, i, names, ids, log_synonyms, context))
