@@ -14,7 +14,9 @@ HELD_OUT of the paragraphs (by a hash of the text) are not counted: their senten
 ``build_data.py`` keeps news) are spun by every thesaurus family as ``build_lofo.py`` spins (each sentence by a
 family, a style and a rate drawn by hash; a tenth clean) into ``--pairs``: ``dev_science.jsonl`` (the looks are
 fitted on it with the news dev files, so they learn what science_gain is worth in scientific prose) and
-``test_science.jsonl`` (restore-bench on it: spun scientific prose the model never saw), from disjoint paragraphs.
+``test_science.jsonl`` (restore-bench on it: spun scientific prose the model never saw), from disjoint paragraphs;
+and ``dev_terms.jsonl`` / ``test_terms.jsonl``: sentences of the same paragraphs with one two-word thesaurus term
+spun word by word, as tortured phrases are (``term_rows``), so the looks learn what a term pair is worth.
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from build_data import clean_sentences, write  # noqa: E402 (scripts/ is on sys.path when this file runs)
+from build_data import LEXICON, clean_sentences, write  # noqa: E402 (scripts/ is on sys.path when this file runs)
 from build_lofo import spin_family  # noqa: E402
 
-from restore.lexicon import FAMILIES  # noqa: E402
+from restore.lexicon import FAMILIES, Lexicon, load_lexicon  # noqa: E402
 from restore.phrases import NgramLM  # noqa: E402
 from restore.restorer import SCIENCE_FILE  # noqa: E402
 from restore.segment import split  # noqa: E402
@@ -46,6 +48,7 @@ scikit-image==0.26.0 scikit-learn==1.9.1 scipy==1.17.1 simpy==4.1.2 spacy==3.8.1
 sympy==1.14.0 torchvision==0.29.1 transformers==5.25.0 xarray==2026.9.0""".split()
 HELD_OUT = 0.08  # share of paragraphs kept out of the counts for dev_science and test_science (half each)
 SENTENCES = 1500  # the most sentences of each
+TERM_SYNONYMS = 30  # synonyms per word and part of speech a term's words are drawn from (build_lofo's "broad")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _NOT_PROSE = (">>>", "...", "..", ":", "--", "==", "|")  # doctest, directive, field, table and rule lines
 
@@ -98,6 +101,36 @@ def spun_rows(paragraphs: list[str], split: str, workers: int) -> list[dict]:
     return [out[r["original"]] for r in rows]
 
 
+def term_rows(paragraphs: list[str], split: str, lexicons: dict[str, Lexicon]) -> list[dict]:
+    """Up to SENTENCES sentences of ``paragraphs`` holding a two-word noun of WordNet ("standard deviation"), that
+    term spun word by word as tortured phrases are ("customary deviation"): each word swapped for a one-word
+    synonym from its whole entry in one family (family and synonyms drawn by hash), the rest left as it was."""
+    terms = {head for head, by_pos in lexicons["wordnet"].items() if head.count(" ") == 1 and "NOUN" in by_pos}
+    found = {s: f"science-{split}-{k}" for k, p in enumerate(paragraphs) for s in clean_sentences(p)}
+    rows = []
+    for s in sorted(found, key=lambda s: (_bucket(s), s)):
+        family = FAMILIES[zlib.crc32(s.encode()) % len(FAMILIES)]
+        words = list(_WORD.finditer(s))
+        for a, b in zip(words, words[1:]):
+            if s[a.end() : b.start()] != " " or f"{a.group()} {b.group()}" not in terms:
+                continue
+            swaps = [_synonym(lexicons[family], w.group(), s) for w in (a, b)]
+            if all(swaps):
+                spun = f"{s[: a.start()]}{swaps[0]} {swaps[1]}{s[b.end() :]}"
+                rows.append({"article": found[s], "family": family, "style": "terms", "rate": 0.0, "original": s,
+                             "spun": spun, "clean": False})  # fmt: skip
+                break
+        if len(rows) == SENTENCES:
+            break
+    return rows
+
+
+def _synonym(lexicon: Lexicon, word: str, salt: str) -> str | None:
+    """A one-word synonym of ``word`` from any of its parts of speech, drawn by a hash of ``salt``."""
+    synonyms = sorted({s for syns in lexicon.get(word, {}).values() for s in syns if " " not in s and "-" not in s})
+    return synonyms[zlib.crc32(f"{salt}:{word}".encode()) % len(synonyms)] if synonyms else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("data/science"), help="folder for the wheels and the prose")
@@ -127,8 +160,10 @@ def main() -> None:
     words = sum(lm.unigrams.values()) - 2 * len(sentences)
     print(f"{len(counted):,} paragraphs, {len(sentences):,} sentences, {words:,} words, {len(lm):,} bigrams")
     held = sorted(p for p in seen if _bucket(p) < HELD_OUT)
+    lexicons = {family: load_lexicon(family, LEXICON, max_synonyms=TERM_SYNONYMS) for family in FAMILIES}
     for split_name, part in (("dev", held[::2]), ("test", held[1::2])):
         write(args.pairs / f"{split_name}_science.jsonl", spun_rows(part, split_name, args.workers))
+        write(args.pairs / f"{split_name}_terms.jsonl", term_rows(part, split_name, lexicons))
 
 
 if __name__ == "__main__":

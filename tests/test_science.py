@@ -53,3 +53,27 @@ def test_docstrings_come_from_every_module_class_and_function_of_a_wheel_but_its
         z.writestr("pkg/broken.py", "def (:\n")  # not Python: skipped
     found = list(science.docstrings(wheel))
     assert sorted(found) == ["Class docs.", DOCSTRING.strip(), "Module docs."]  # not the tests' docs
+
+
+def test_a_noun_term_is_spun_word_by_word_and_nothing_else(science):
+    """As tortured phrases are made: each word of a two-word WordNet noun swapped for a one-word synonym."""
+    entries = {
+        "standard deviation": {"NOUN": ["sd"]},
+        "standard": {"ADJ": ["customary", "received wisdom"], "NOUN": ["criterion"]},
+        "deviation": {"NOUN": ["divergence", "straying-off"]},
+        "mean value": {"ADJ": ["average"]},  # not a noun: not a term
+        "mean": {"ADJ": ["average"]},
+        "value": {"NOUN": ["worth"]},
+    }
+    lexicons = dict.fromkeys(science.FAMILIES, entries)
+    paragraph = (
+        "The standard deviation of the sample is computed from its variance. "
+        "The mean value of the sample is computed from its sum."
+    )
+    rows = science.term_rows([paragraph], "dev", lexicons)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["original"] == "The standard deviation of the sample is computed from its variance."
+    first, second, rest = row["spun"].split(" ", 3)[1:]
+    assert first in ("customary", "criterion") and second == "divergence"
+    assert rest == "of the sample is computed from its variance." and not row["clean"]
