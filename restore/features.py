@@ -57,6 +57,8 @@ FEATURES = (
     # for spun words ("This module accepts" -> "This will accept"), scientific ones know them
     "word_by_word",  # the replacement is two graph originals in a row for two spun words: a term spun word by word
     # ("counterfeit consciousness" for "artificial intelligence", ``_pairs``)
+    "pair_seen",  # for such a pair: log (1 + how often news and science saw its two originals together; 0 else)
+    "pair_spun",  # ... and log of how likely its second word is spun (tagger or spun-word head; 0 for others)
 )
 CONTEXT_FEATURES = ("context_gain", "left_gain", "right_gain", "trigram_gain", "science_gain")  # read again by reread
 SECOND_LOOK_FEATURES = (  # what ``relook`` gives the second look
@@ -188,9 +190,10 @@ def _candidates(
         for after in best:
             found.setdefault((spans[i][0], spans[i][1], after), [i, 1, 0.0, 0])
     pairs = _pairs(text, spans, lowered, suspected, graph, lm, science) if graph is not None else {}
-    for key, i in pairs.items():
+    for key, (i, _) in pairs.items():
         found.setdefault(key, [i, 2, 0.0, 0])
     looks_spun = [max(1 - keep[j], spun[j]) if j < len(keep) else 0.0 for j in range(len(spans))]
+    flagged = looks_spun.copy()  # by the tagger or the spun-word head alone
     for i, _, rate, _ in found.values():
         looks_spun[i] = max(looks_spun[i], rate)
     total = sum(looks_spun)
@@ -210,6 +213,7 @@ def _candidates(
         low = after.lower()
         listed = graph.originals(before.lower()) if graph is not None else {}
         t = tagger.get((start, end, after))
+        pair = pairs.get((start, end, after))
         features = [
             gain,
             left_gain,
@@ -230,7 +234,9 @@ def _candidates(
             _log(spun[i] if i < len(spun) else 0.0),
             math.log(1 + listed.get(low, 0)),
             science_gain,
-            float((start, end, after) in pairs),
+            float(pair is not None),
+            math.log(1 + pair[1]) if pair is not None else 0.0,
+            _log(flagged[i + 1]) if pair is not None else 0.0,
         ]
         out.append(Candidate(Edit(start, end, before, recase(before, after, sentence_start=i == 0)), features))
     return out
@@ -244,19 +250,19 @@ def _pairs(
     graph: SynonymGraph,
     lm: NgramLM,
     science: NgramLM | None,
-) -> dict[tuple[int, int, str], int]:
+) -> dict[tuple[int, int, str], tuple[int, int]]:
     """Terms spun word by word ("counterfeit consciousness" for "artificial intelligence"): for two neighbouring
     plain words, one of them ``suspected``, that news and science each saw together at most once, the PAIR_TOP
     pairs of their graph originals seen together (at least twice in news and science) most often for how common
     each word is (count / sqrt(frequency of each) / synonyms of each entry), and the best so by science's counts
-    alone: (start, end, replacement) -> first word."""
+    alone: (start, end, replacement) -> (first word, times news and science saw the pair)."""
     import numpy as np
 
     from restore.graph import unigram_counts
 
     counts = unigram_counts(lm)
     freq = unigram_counts(science) if science is not None else None
-    out: dict[tuple[int, int, str], int] = {}
+    out: dict[tuple[int, int, str], tuple[int, int]] = {}
     marked = set(suspected)
     for i in range(len(spans) - 1):
         if not (i in marked or i + 1 in marked) or not _plain(text, spans, i) or not _plain(text, spans, i + 1):
@@ -278,7 +284,7 @@ def _pairs(
             picks += _associated(in_science, freq_a, freq_b, syn_a, syn_b)[:1]
         picks = _associated(seen, counts[ids_a], counts[ids_b], syn_a, syn_b)[:PAIR_TOP] + picks
         for x, y in picks:
-            out[(spans[i][0], spans[i + 1][1], f"{names_a[x]} {names_b[y]}")] = i
+            out[(spans[i][0], spans[i + 1][1], f"{names_a[x]} {names_b[y]}")] = (i, int(seen[x, y]))
     return out
 
 

@@ -15,14 +15,16 @@ HELD_OUT of the paragraphs (by a hash of the text) are not counted: their senten
 family, a style and a rate drawn by hash; a tenth clean) into ``--pairs``: ``dev_science.jsonl`` (the looks are
 fitted on it with the news dev files, so they learn what science_gain is worth in scientific prose) and
 ``test_science.jsonl`` (restore-bench on it: spun scientific prose the model never saw), from disjoint paragraphs;
-and ``dev_terms.jsonl`` / ``test_terms.jsonl``: sentences of the same paragraphs with one two-word thesaurus term
-spun word by word, as tortured phrases are (``term_rows``), so the looks learn what a term pair is worth.
+and ``dev_terms.jsonl`` / ``test_terms.jsonl``: sentences of the same paragraphs and of the news ``dev.jsonl`` /
+``test.jsonl`` with one two-word WordNet noun spun word by word, as tortured phrases are (``term_rows``), so the
+looks learn what such a pair of originals is worth.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import json
 import re
 import subprocess
 import sys
@@ -101,23 +103,29 @@ def spun_rows(paragraphs: list[str], split: str, workers: int) -> list[dict]:
     return [out[r["original"]] for r in rows]
 
 
-def term_rows(paragraphs: list[str], split: str, lexicons: dict[str, Lexicon]) -> list[dict]:
-    """Up to SENTENCES sentences of ``paragraphs`` holding a two-word noun of WordNet ("standard deviation"), that
-    term spun word by word as tortured phrases are ("customary deviation"): each word swapped for a one-word
-    synonym from its whole entry in one family (family and synonyms drawn by hash), the rest left as it was."""
+def term_rows(sentences: dict[str, str], lexicons: dict[str, Lexicon]) -> list[dict]:
+    """Up to SENTENCES of ``sentences`` (sentence -> article) holding a two-word noun of WordNet ("standard
+    deviation", "interest rates"), that term spun word by word as tortured phrases are ("customary deviation"): each
+    word swapped for a one-word synonym from its whole entry in one family (family and synonyms drawn by hash; a
+    plural stays plural), the rest left as it was."""
+    from lemminflect import getInflection, getLemma
+
     terms = {head for head, by_pos in lexicons["wordnet"].items() if head.count(" ") == 1 and "NOUN" in by_pos}
-    found = {s: f"science-{split}-{k}" for k, p in enumerate(paragraphs) for s in clean_sentences(p)}
     rows = []
-    for s in sorted(found, key=lambda s: (_bucket(s), s)):
+    for s in sorted(sentences, key=lambda s: (_bucket(s), s)):
         family = FAMILIES[zlib.crc32(s.encode()) % len(FAMILIES)]
         words = list(_WORD.finditer(s))
         for a, b in zip(words, words[1:]):
-            if s[a.end() : b.start()] != " " or f"{a.group()} {b.group()}" not in terms:
+            first, last = a.group(), b.group()
+            lemma = last if f"{first} {last}" in terms else next(iter(getLemma(last, "NOUN")), last)
+            if s[a.end() : b.start()] != " " or f"{first} {lemma}" not in terms:
                 continue
-            swaps = [_synonym(lexicons[family], w.group(), s) for w in (a, b)]
+            swaps = [_synonym(lexicons[family], first, s), _synonym(lexicons[family], lemma, s)]
+            if swaps[1] and lemma != last:
+                swaps[1] = next(iter(getInflection(swaps[1], "NNS", inflect_oov=False)), None)
             if all(swaps):
                 spun = f"{s[: a.start()]}{swaps[0]} {swaps[1]}{s[b.end() :]}"
-                rows.append({"article": found[s], "family": family, "style": "terms", "rate": 0.0, "original": s,
+                rows.append({"article": sentences[s], "family": family, "style": "terms", "rate": 0.0, "original": s,
                              "spun": spun, "clean": False})  # fmt: skip
                 break
         if len(rows) == SENTENCES:
@@ -163,7 +171,10 @@ def main() -> None:
     lexicons = {family: load_lexicon(family, LEXICON, max_synonyms=TERM_SYNONYMS) for family in FAMILIES}
     for split_name, part in (("dev", held[::2]), ("test", held[1::2])):
         write(args.pairs / f"{split_name}_science.jsonl", spun_rows(part, split_name, args.workers))
-        write(args.pairs / f"{split_name}_terms.jsonl", term_rows(part, split_name, lexicons))
+        found = {s: f"science-{split_name}-{k}" for k, p in enumerate(part) for s in clean_sentences(p)}
+        with (args.pairs / f"{split_name}.jsonl").open(encoding="utf-8") as f:  # and the news dev or test sentences
+            found |= {r["original"]: r["article"] for r in map(json.loads, f) if r["original"] not in found}
+        write(args.pairs / f"{split_name}_terms.jsonl", term_rows(found, lexicons))
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ MAX_DOMAIN_DAMAGE = 0.0045
 # the looks are fitted on our spinner's dev pairs, on dev spun by each thesaurus family alone in several styles
 # (scripts/build_lofo.py) and on scientific prose spun so (scripts/build_science.py), the first DEV_ROWS of each
 NEWS_DEV_FILES = ("dev.jsonl", "lofo_dev_wordnet.jsonl", "lofo_dev_mythes.jsonl", "lofo_dev_moby.jsonl")  # one set
-DEV_FILES = (*NEWS_DEV_FILES, "dev_science.jsonl")  # of sentences, spun four ways; and other sentences
+DEV_FILES = (*NEWS_DEV_FILES, "dev_science.jsonl", "dev_terms.jsonl")  # of sentences, spun four ways; and others
 DEV_ROWS = 750  # 3,750 rows in all, each read by the language model for the second look: ~40 minutes
 
 

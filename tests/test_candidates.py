@@ -289,7 +289,12 @@ def test_a_term_spun_word_by_word_gets_the_pair_of_originals_science_saw_togethe
     pair = found["artificial intelligence"]
     assert pair[FEATURES.index("word_by_word")] == 1.0 and pair[FEATURES.index("words")] == 2.0
     assert pair[FEATURES.index("science_gain")] > 0  # science reads the term far better than the spun words
-    assert all(f[FEATURES.index("word_by_word")] == 0.0 for after, f in found.items() if " " not in after)
+    assert pair[FEATURES.index("pair_seen")] == pytest.approx(math.log(1 + 2))  # seen together twice, in science
+    assert pair[FEATURES.index("pair_spun")] == pytest.approx(math.log(1e-6))  # "consciousness" is not flagged
+    for after, f in found.items():
+        if " " not in after:
+            assert f[FEATURES.index("word_by_word")] == f[FEATURES.index("pair_seen")] == 0.0
+            assert f[FEATURES.index("pair_spun")] == 0.0
     without = {c.edit.after for c in propose(text, tags, [], table, news, graph)}
     assert "artificial intelligence" not in without  # news never saw the pair together
 

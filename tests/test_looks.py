@@ -16,7 +16,7 @@ def test_the_looks_come_back_as_they_were_saved(tmp_path):
     save_looks(tmp_path / SETTINGS_FILE, first, second)
     assert load_looks(tmp_path / SETTINGS_FILE, FEATURES, SECOND_LOOK_FEATURES) == (first, second)
     weights = json.loads((tmp_path / SETTINGS_FILE).read_text())["weights"]
-    assert weights["trigram_gain"] == FEATURES.index("trigram_gain") and weights["word_by_word"] == len(FEATURES) - 1
+    assert weights["trigram_gain"] == FEATURES.index("trigram_gain") and weights["pair_spun"] == len(FEATURES) - 1
 
 
 @pytest.mark.parametrize(

@@ -66,14 +66,17 @@ def test_a_noun_term_is_spun_word_by_word_and_nothing_else(science):
         "value": {"NOUN": ["worth"]},
     }
     lexicons = dict.fromkeys(science.FAMILIES, entries)
-    paragraph = (
-        "The standard deviation of the sample is computed from its variance. "
-        "The mean value of the sample is computed from its sum."
-    )
-    rows = science.term_rows([paragraph], "dev", lexicons)
-    assert len(rows) == 1
-    row = rows[0]
-    assert row["original"] == "The standard deviation of the sample is computed from its variance."
-    first, second, rest = row["spun"].split(" ", 3)[1:]
+    sentences = {
+        "The standard deviation of the sample is computed from its variance.": "a",
+        "The mean value of the sample is computed from its sum.": "a",
+        "Both standard deviations of the samples are computed from their variances.": "b",
+    }
+    rows = {row["original"]: row for row in science.term_rows(sentences, lexicons)}
+    assert set(rows) == {s for s in sentences if "mean" not in s}
+    first, second, rest = rows["The standard deviation of the sample is computed from its variance."]["spun"].split(
+        " ", 3
+    )[1:]
     assert first in ("customary", "criterion") and second == "divergence"
-    assert rest == "of the sample is computed from its variance." and not row["clean"]
+    assert rest == "of the sample is computed from its variance."
+    row = rows["Both standard deviations of the samples are computed from their variances."]
+    assert row["spun"].split(" ")[2] == "divergences" and row["article"] == "b" and not row["clean"]
