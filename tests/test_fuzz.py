@@ -189,5 +189,5 @@ def test_the_cli_never_tracebacks_keeps_every_line_and_leaves_inputs_alone(loade
     finally:
         print(f"\nfuzz cli: {dict(seen)}", file=sys.stderr)
     # some inputs were refused and some changed: the draws exercised both paths (a fixed share would be flaky:
-    # Hypothesis's draws are not independent, and 30 examples gave 6 to 19 refusals among 41 to 53 files)
+    # Hypothesis's draws are not independent, and 30 examples gave 6 to 24 refusals among 35 to 53 files)
     assert seen["refused"] >= 1 and seen["changed"] >= 1, seen

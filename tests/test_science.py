@@ -73,9 +73,8 @@ def test_a_noun_term_is_spun_word_by_word_and_nothing_else(science):
     }
     rows = {row["original"]: row for row in science.term_rows(sentences, lexicons)}
     assert set(rows) == {s for s in sentences if "mean" not in s}
-    first, second, rest = rows["The standard deviation of the sample is computed from its variance."]["spun"].split(
-        " ", 3
-    )[1:]
+    spun = rows["The standard deviation of the sample is computed from its variance."]["spun"]
+    first, second, rest = spun.split(" ", 3)[1:]
     assert first in ("customary", "criterion") and second == "divergence"
     assert rest == "of the sample is computed from its variance."
     row = rows["Both standard deviations of the samples are computed from their variances."]
