@@ -90,10 +90,9 @@ def _bucket(text: str) -> float:
     return zlib.crc32(f"science:{text}".encode()) % 10_000 / 10_000
 
 
-def spun_rows(paragraphs: list[str], split: str, workers: int) -> list[dict]:
-    """Up to SENTENCES sentences of ``paragraphs``, each spun by a family drawn by hash (as build_lofo spins); a
-    paragraph is an article."""
-    found = {s: f"science-{split}-{k}" for k, p in enumerate(paragraphs) for s in clean_sentences(p)}
+def spun_rows(found: dict[str, str], split: str, workers: int) -> list[dict]:
+    """Up to SENTENCES of the sentences ``found`` (sentence -> article), each spun by a family drawn by hash (as
+    build_lofo spins)."""
     sentences = sorted(found, key=lambda s: (_bucket(s), s))[:SENTENCES]
     rows = [{"article": found[s], "original": s, "split": split} for s in sentences]
     out: dict[str, dict] = {}
@@ -101,6 +100,11 @@ def spun_rows(paragraphs: list[str], split: str, workers: int) -> list[dict]:
         mine = [r for r in rows if zlib.crc32(r["original"].encode()) % len(FAMILIES) == k]
         out.update((r["original"], r) for r in spin_family(family, mine, workers))
     return [out[r["original"]] for r in rows]
+
+
+def _sentences(paragraphs: list[str], split: str) -> dict[str, str]:
+    """The sentences worth keeping of ``paragraphs``, each with its article's name (a paragraph is an article)."""
+    return {s: f"science-{split}-{k}" for k, p in enumerate(paragraphs) for s in clean_sentences(p)}
 
 
 def term_rows(sentences: dict[str, str], lexicons: dict[str, Lexicon]) -> list[dict]:
@@ -116,9 +120,11 @@ def term_rows(sentences: dict[str, str], lexicons: dict[str, Lexicon]) -> list[d
         family = FAMILIES[zlib.crc32(s.encode()) % len(FAMILIES)]
         words = list(_WORD.finditer(s))
         for a, b in zip(words, words[1:]):
+            if s[a.end() : b.start()] != " ":
+                continue
             first, last = a.group(), b.group()
             lemma = last if f"{first} {last}" in terms else next(iter(getLemma(last, "NOUN")), last)
-            if s[a.end() : b.start()] != " " or f"{first} {lemma}" not in terms:
+            if f"{first} {lemma}" not in terms:
                 continue
             swaps = [_synonym(lexicons[family], first, s), _synonym(lexicons[family], lemma, s)]
             if swaps[1] and lemma != last:
@@ -170,8 +176,8 @@ def main() -> None:
     held = sorted(p for p in seen if _bucket(p) < HELD_OUT)
     lexicons = {family: load_lexicon(family, LEXICON, max_synonyms=TERM_SYNONYMS) for family in FAMILIES}
     for split_name, part in (("dev", held[::2]), ("test", held[1::2])):
-        write(args.pairs / f"{split_name}_science.jsonl", spun_rows(part, split_name, args.workers))
-        found = {s: f"science-{split_name}-{k}" for k, p in enumerate(part) for s in clean_sentences(p)}
+        found = _sentences(part, split_name)
+        write(args.pairs / f"{split_name}_science.jsonl", spun_rows(found, split_name, args.workers))
         with (args.pairs / f"{split_name}.jsonl").open(encoding="utf-8") as f:  # and the news dev or test sentences
             found |= {r["original"]: r["article"] for r in map(json.loads, f) if r["original"] not in found}
         write(args.pairs / f"{split_name}_terms.jsonl", term_rows(found, lexicons))
