@@ -17,7 +17,8 @@ fitted on it with the news dev files, so they learn what science_gain is worth i
 ``test_science.jsonl`` (restore-bench on it: spun scientific prose the model never saw), from disjoint paragraphs;
 and ``dev_terms.jsonl`` / ``test_terms.jsonl``: sentences of the same paragraphs and of the news ``dev.jsonl`` /
 ``test.jsonl`` with one two-word WordNet noun spun word by word, as tortured phrases are (``term_rows``), so the
-looks learn what such a pair of originals is worth.
+looks learn what such a pair of originals is worth; ``dev_phrases.jsonl`` / ``test_phrases.jsonl``: the same
+kind of terms alone, out of context, as integrity teams list tortured phrases (``phrase_rows``; disjoint terms).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import subprocess
 import sys
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -39,7 +40,7 @@ from build_lofo import spin_family  # noqa: E402
 
 from restore.lexicon import FAMILIES, Lexicon, load_lexicon  # noqa: E402
 from restore.phrases import NgramLM  # noqa: E402
-from restore.restorer import SCIENCE_FILE  # noqa: E402
+from restore.restorer import NGRAMS_FILE, SCIENCE_FILE  # noqa: E402
 from restore.segment import split  # noqa: E402
 
 WHEELS = """astropy==8.0.2 biopython==1.88 control==0.10.2 cvxpy==1.9.3 deap==1.4.4 dipy==1.12.1 emcee==3.1.6
@@ -50,6 +51,8 @@ scikit-image==0.26.0 scikit-learn==1.9.1 scipy==1.17.1 simpy==4.1.2 spacy==3.8.1
 sympy==1.14.0 torchvision==0.29.1 transformers==5.25.0 xarray==2026.9.0""".split()
 HELD_OUT = 0.08  # share of paragraphs kept out of the counts for dev_science and test_science (half each)
 SENTENCES = 1500  # the most sentences of each
+PHRASES = 1500  # the most standalone terms of each of dev_phrases and test_phrases
+PHRASE_MIN_COUNT = 5  # ... terms that news and science saw at least this often together: terms in use
 TERM_SYNONYMS = 30  # synonyms per word and part of speech a term's words are drawn from (build_lofo's "broad")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _NOT_PROSE = (">>>", "...", "..", ":", "--", "==", "|")  # doctest, directive, field, table and rule lines
@@ -139,6 +142,31 @@ def term_rows(sentences: dict[str, str], lexicons: dict[str, Lexicon]) -> list[d
     return rows
 
 
+def phrase_rows(lexicons: dict[str, Lexicon], lms: Sequence[NgramLM], split_name: str) -> list[dict]:
+    """Up to PHRASES two-word WordNet nouns in use (seen together at least PHRASE_MIN_COUNT times by ``lms``), each
+    alone and spun word by word in one family (drawn by hash): both words for two thirds of them, else the first or
+    the second only ("profound learning"). Terms go to dev or test (``split_name``) by a hash of the term."""
+    rows = []
+    for term in sorted(lexicons["wordnet"], key=lambda t: (_bucket(f"phrase:{t}"), t)):
+        first, _, last = term.partition(" ")
+        if not (first.isalpha() and last.isalpha() and term.islower()) or "NOUN" not in lexicons["wordnet"][term]:
+            continue
+        if ("dev" if _bucket(f"split:{term}") < 0.5 else "test") != split_name:
+            continue
+        if sum(lm.count(first, last) for lm in lms) < PHRASE_MIN_COUNT:
+            continue
+        family = FAMILIES[zlib.crc32(term.encode()) % len(FAMILIES)]
+        which = zlib.crc32(f"which:{term}".encode()) % 6  # 0-3: both words, 4: the first, 5: the second
+        swaps = [_synonym(lexicons[family], w, term) if which in (0, 1, 2, 3, k + 4) else w
+                 for k, w in enumerate((first, last))]  # fmt: skip
+        if all(swaps) and swaps != [first, last]:
+            rows.append({"article": f"phrase-{split_name}-{len(rows)}", "family": family, "style": "phrases",
+                         "rate": 0.0, "original": term, "spun": " ".join(swaps), "clean": False})  # fmt: skip
+            if len(rows) == PHRASES:
+                break
+    return rows
+
+
 def _synonym(lexicon: Lexicon, word: str, salt: str) -> str | None:
     """A one-word synonym of ``word`` from any of its parts of speech, drawn by a hash of ``salt``."""
     synonyms = sorted({s for syns in lexicon.get(word, {}).values() for s in syns if " " not in s and "-" not in s})
@@ -175,12 +203,14 @@ def main() -> None:
     print(f"{len(counted):,} paragraphs, {len(sentences):,} sentences, {words:,} words, {len(lm):,} bigrams")
     held = sorted(p for p in seen if _bucket(p) < HELD_OUT)
     lexicons = {family: load_lexicon(family, LEXICON, max_synonyms=TERM_SYNONYMS) for family in FAMILIES}
+    news = NgramLM.load(args.model / NGRAMS_FILE)
     for split_name, part in (("dev", held[::2]), ("test", held[1::2])):
         found = _sentences(part, split_name)
         write(args.pairs / f"{split_name}_science.jsonl", spun_rows(found, split_name, args.workers))
         with (args.pairs / f"{split_name}.jsonl").open(encoding="utf-8") as f:  # and the news dev or test sentences
             found |= {r["original"]: r["article"] for r in map(json.loads, f) if r["original"] not in found}
         write(args.pairs / f"{split_name}_terms.jsonl", term_rows(found, lexicons))
+        write(args.pairs / f"{split_name}_phrases.jsonl", phrase_rows(lexicons, (news, lm), split_name))
 
 
 if __name__ == "__main__":

@@ -79,3 +79,32 @@ def test_a_noun_term_is_spun_word_by_word_and_nothing_else(science):
     assert rest == "of the sample is computed from its variance."
     row = rows["Both standard deviations of the samples are computed from their variances."]
     assert row["spun"].split(" ")[2] == "divergences" and row["article"] == "b" and not row["clean"]
+
+
+def test_terms_in_use_are_spun_alone_and_go_to_dev_or_test_never_both(science):
+    """Tortured phrases as lists hold them: the term alone, one or both of its words swapped."""
+    entries = {
+        "standard deviation": {"NOUN": ["sd"]},
+        "standard": {"ADJ": ["customary"], "NOUN": ["criterion"]},
+        "deviation": {"NOUN": ["divergence"]},
+        "mean value": {"ADJ": ["average"]},  # not a noun: not a term
+        "mean": {"ADJ": ["average"]},
+        "value": {"NOUN": ["worth"]},
+        "deviation criterion": {"NOUN": ["x"]},  # never seen together: not a term in use
+    }
+    entries |= {f"standard {w}": {"NOUN": ["x"]} for w in ("error", "model", "score", "form", "time", "unit")}
+    entries |= {w: {"NOUN": [f"{w}s"]} for w in ("error", "model", "score", "form", "time", "unit")}
+    lexicons = dict.fromkeys(science.FAMILIES, entries)
+
+    class Counts:
+        def count(self, a: str, b: str) -> int:
+            return 3 if b != "criterion" else 0  # two models: 6 in all, PHRASE_MIN_COUNT is 5
+
+    dev, test = (science.phrase_rows(lexicons, (Counts(), Counts()), name) for name in ("dev", "test"))
+    assert dev and test
+    originals = [r["original"] for r in dev + test]
+    assert len(originals) == len(set(originals)) == 7  # each term once; neither "mean value" nor the unseen one
+    for row in dev + test:
+        spun, original = row["spun"].split(), row["original"].split()
+        assert len(spun) == 2 and spun != original and not row["clean"]
+        assert all(s == o or s in entries[o]["NOUN"] + entries[o].get("ADJ", []) for s, o in zip(spun, original))
