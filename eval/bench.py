@@ -12,8 +12,8 @@ damage done to text that was never spun. Reports sacreBLEU corpus BLEU (with its
 for the model and for the unchanged input, the share of the BLEU gap closed, exact matches, word-edit
 precision and recall against the reference edits, words changed on clean text, and words per second.
 ``--ceiling`` adds the gap a perfect decider would close with the same candidates (the non-overlapping ones that
-bring each sentence closest to its reference): what is left to gain by deciding better, and what only new
-candidates can bring. Edit precision is undefined ("n/a", null in JSON) when the model edits nothing.
+bring each sentence closest to its reference), and its exact matches: what is left to gain by deciding better, and
+what only new candidates can bring. Edit precision is undefined ("n/a", null in JSON) when the model edits nothing.
 """
 
 from __future__ import annotations
@@ -143,6 +143,7 @@ def run(
         best = [best_choice(s, r, cs) for s, r, cs in zip(spun, ref, candidate_edits(restorer, spun))]
         best_report = score(spun, best, ref)
         report["ceiling_bleu"], report["ceiling_gap_closed"] = best_report["bleu"], best_report["gap_closed"]
+        report["ceiling_exact_match"] = best_report["exact_match"]  # what counts for phrases too short for BLEU
     if clean_rows:
         clean_hyp = hyp if not spun_rows else restorer.restore([r["original"] for r in clean_rows])
         total = sum(len(_tokens(r["original"])) for r in clean_rows)
@@ -313,9 +314,7 @@ def _pct(x: float, digits: int = 1) -> str:
 
 
 def table(report: dict) -> str:
-    best = report.get("ceiling_gap_closed")
-    ceiling = [] if best is None else [f"{'  by a perfect decider':24}{_pct(best):>10}"]
-    lines = [] if "bleu" not in report else _restoration_lines(report, ceiling)
+    lines = [] if "bleu" not in report else _restoration_lines(report)
     if "clean_words_changed" in report:
         damage = _pct(report["clean_words_changed"], 2)  # the target is 0.5%: 0.47 and 0.54 must differ
         lines.append(f"{'clean words changed':24}{damage:>10}")
@@ -326,15 +325,21 @@ def table(report: dict) -> str:
     return "\n".join([*lines, report["signature"]])
 
 
-def _restoration_lines(report: dict, ceiling: list[str]) -> list[str]:
+def _restoration_lines(report: dict) -> list[str]:
     precision = "n/a" if report["edit_precision"] is None else _pct(report["edit_precision"])  # nothing edited
+    perfect = "  by a perfect decider"  # with --ceiling
+    ceiling = {
+        k: [f"{perfect:24}{_pct(report[k]):>10}"] if k in report else []
+        for k in ("ceiling_exact_match", "ceiling_gap_closed")
+    }
     return [
         f"{'':24}{'model':>10}{'input':>10}",
         f"{'BLEU':24}{report['bleu']:>10.2f}{report['bleu_input']:>10.2f}",
         f"{'chrF':24}{report['chrf']:>10.2f}{report['chrf_input']:>10.2f}",
         f"{'exact match':24}{_pct(report['exact_match']):>10}{_pct(report['exact_match_input']):>10}",
+        *ceiling["ceiling_exact_match"],
         f"{'BLEU gap closed':24}{_pct(report['gap_closed']):>10}",
-        *ceiling,
+        *ceiling["ceiling_gap_closed"],
         f"{'edit precision':24}{precision:>10}",
         f"{'edit recall':24}{_pct(report['edit_recall']):>10}",
         f"{'numbers kept':24}{_pct(report['numbers_kept']):>10}",

@@ -143,6 +143,7 @@ def test_cli_reports_the_ceiling(tiny_model, tmp_path, monkeypatch, capsys):
     assert main(["--pairs", str(pairs), "--model", str(tiny_model), "--ceiling", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ceiling_gap_closed"] == pytest.approx(1) and report["ceiling_bleu"] == pytest.approx(100)
+    assert report["ceiling_exact_match"] == 1.0  # every sentence comes back whole
     assert main(["--pairs", str(pairs), "--model", str(tiny_model)]) == 0
     assert "perfect decider" not in capsys.readouterr().out  # only asked for: it costs a second pass
     for other in (["--speed"], ["--phrases", str(pairs)], []):
