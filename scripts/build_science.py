@@ -117,7 +117,7 @@ def term_rows(sentences: dict[str, str], lexicons: dict[str, Lexicon]) -> list[d
     plural stays plural), the rest left as it was."""
     from lemminflect import getInflection, getLemma
 
-    terms = {head for head, by_pos in lexicons["wordnet"].items() if head.count(" ") == 1 and "NOUN" in by_pos}
+    terms = _two_word_nouns(lexicons)
     rows = []
     for s in sorted(sentences, key=lambda s: (_bucket(s), s)):
         family = FAMILIES[zlib.crc32(s.encode()) % len(FAMILIES)]
@@ -147,17 +147,17 @@ def phrase_rows(lexicons: dict[str, Lexicon], lms: Sequence[NgramLM], split_name
     alone and spun word by word in one family (drawn by hash): both words for two thirds of them, else the first or
     the second only ("profound learning"). Terms go to dev or test (``split_name``) by a hash of the term."""
     rows = []
-    for term in sorted(lexicons["wordnet"], key=lambda t: (_bucket(f"phrase:{t}"), t)):
+    for term in sorted(_two_word_nouns(lexicons), key=lambda t: (_bucket(f"phrase:{t}"), t)):
         first, _, last = term.partition(" ")
-        if not (first.isalpha() and last.isalpha() and term.islower()) or "NOUN" not in lexicons["wordnet"][term]:
+        if not (first.isalpha() and last.isalpha() and term.islower()):
             continue
         if ("dev" if _bucket(f"split:{term}") < 0.5 else "test") != split_name:
             continue
         if sum(lm.count(first, last) for lm in lms) < PHRASE_MIN_COUNT:
             continue
         family = FAMILIES[zlib.crc32(term.encode()) % len(FAMILIES)]
-        which = zlib.crc32(f"which:{term}".encode()) % 6  # 0-3: both words, 4: the first, 5: the second
-        swaps = [_synonym(lexicons[family], w, term) if which in (0, 1, 2, 3, k + 4) else w
+        which = zlib.crc32(f"which:{term}".encode()) % 6  # 0-3: both words, 4: the first only, 5: the second only
+        swaps = [_synonym(lexicons[family], w, term) if which < 4 or which == k + 4 else w
                  for k, w in enumerate((first, last))]  # fmt: skip
         if all(swaps) and swaps != [first, last]:
             rows.append({"article": f"phrase-{split_name}-{len(rows)}", "family": family, "style": "phrases",
@@ -165,6 +165,11 @@ def phrase_rows(lexicons: dict[str, Lexicon], lms: Sequence[NgramLM], split_name
             if len(rows) == PHRASES:
                 break
     return rows
+
+
+def _two_word_nouns(lexicons: dict[str, Lexicon]) -> set[str]:
+    """The entries of WordNet of two words that are nouns ("standard deviation", "interest rate")."""
+    return {head for head, by_pos in lexicons["wordnet"].items() if head.count(" ") == 1 and "NOUN" in by_pos}
 
 
 def _synonym(lexicon: Lexicon, word: str, salt: str) -> str | None:

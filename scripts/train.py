@@ -66,8 +66,7 @@ MAX_DOMAIN_DAMAGE = 0.0045
 # (scripts/build_lofo.py), on scientific prose spun so and on terms spun word by word, in sentences and alone
 # (scripts/build_science.py), the first DEV_ROWS of each
 NEWS_DEV_FILES = ("dev.jsonl", "lofo_dev_wordnet.jsonl", "lofo_dev_mythes.jsonl", "lofo_dev_moby.jsonl")  # one set
-# of sentences, spun four ways; and others
-DEV_FILES = (*NEWS_DEV_FILES, "dev_science.jsonl", "dev_terms.jsonl", "dev_phrases.jsonl")
+DEV_FILES = (*NEWS_DEV_FILES, "dev_science.jsonl", "dev_terms.jsonl", "dev_phrases.jsonl")  # of sentences, spun 4 ways
 DEV_ROWS = 750  # 4,894 rows in all (dev_terms has 394), each read by the language model for the second look: ~35 min
 
 
