@@ -292,7 +292,7 @@ def detect_phrases(path: Path, model: str | None, batch_size: int) -> dict:
         ][:10],
         "missed": [s for (s, _), r in zip(pairs, spun_reports) if not r.flagged][:10],
         "signature": f"restore-bench|detect|phrases:{path.name}|model:{restorer.path.name}"
-        f"|threshold:{restorer.detect.threshold:.4f}",
+        f"|threshold:{restorer.detect.threshold:.4f}|term_threshold:{restorer.detect.term_threshold:.4f}",
     }
 
 

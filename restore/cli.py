@@ -223,7 +223,7 @@ def score_files(restorer, files: list[str], args: argparse.Namespace, show: bool
         from restore.report_html import render
 
         try:
-            write_atomic(Path(args.html), render(items, restorer.detect.threshold), force=args.force)
+            write_atomic(Path(args.html), render(items, restorer.detect), force=args.force)
         except InputError as e:
             print(f"restore: error: {e}", file=sys.stderr)
             failed = True

@@ -6,7 +6,9 @@ likeliest candidate edit covering the word, the phrase table's swap rate) and wh
 news says about the word between its neighbours, which needs no spinner's dictionary: "counterfeit
 consciousness" is two common words never seen together. A sentence's score is its most suspicious word's; a
 text's score comes from its sentence scores (a small logistic model). Runs of words at least ``threshold``
-suspicious are the flagged spans, each with the restorer's replacement when it would make one there.
+suspicious are the flagged spans, each with the restorer's replacement when it would make one there. A term alone
+(a text of one sentence of at most TERM_WORDS words: a keyword, a list entry) has no context to read and few words
+to raise false flags: it is judged at its own ``term_threshold``, fitted on terms alone.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ WORD_FEATURES = (
     "best_gain",  # how much better the n-gram model reads the best candidate replacing the word (0: none better)
     "science_assoc_min",  # assoc_min in scientific prose (``Pipeline.science``): a technical term fits there
     "science_log_freq",  # log_freq in scientific prose
+    "log_words",  # log of the sentence's number of words: a term alone has no context to fit
+    "seen_min",  # log (1 + how often news and scientific prose saw the word with its neighbour), the lower of the
+    # two neighbours within the sentence: a real term's words have been seen together, however rare they are
 )
 DOC_FEATURES = (
     "top_logit",  # mean log-odds of the (up to) three highest sentence scores
@@ -51,6 +56,8 @@ DOC_FEATURES = (
     "flagged_share",  # share of sentences holding a flagged span
 )
 _ASSOC_CLIP = 12.0
+TERM_WORDS = 4  # a text of one sentence of at most this many words (with a letter) is a term alone
+_SEEN_ALONE = 20.0  # seen_min of a one-word sentence: no neighbour, no evidence against it
 
 
 @dataclass(frozen=True)
@@ -128,13 +135,14 @@ class WordTrees:
 
 @dataclass(frozen=True)
 class DetectSettings:
-    """The fitted numbers: the word trees, per-document weights, and the flagging threshold."""
+    """The fitted numbers: the word trees, per-document weights, and the flagging thresholds."""
 
     word_trees: WordTrees
     doc_weights: dict[str, float]
     doc_bias: float
     threshold: float  # a word at least this suspicious is flagged (chosen on dev: <= 5 false flags per 1,000
     # clean sentences)
+    term_threshold: float  # the same in a term alone (chosen on dev: <= 10% of clean terms alone flagged)
 
     @classmethod
     def from_json(cls, data: dict) -> DetectSettings:
@@ -144,11 +152,14 @@ class DetectSettings:
         missing = [n for n in DOC_FEATURES if n not in data.get("doc_weights", {})]
         if missing:
             raise ValueError(f'"detect" has no doc_weights for {", ".join(missing)}')
+        if "term_threshold" not in data:
+            raise ValueError('"detect" has no term_threshold (fit it with scripts/fit_detect.py)')
         return cls(
             WordTrees.from_json(data["word_trees"]),
             {n: float(data["doc_weights"][n]) for n in DOC_FEATURES},
             float(data["doc_bias"]),
             float(data["threshold"]),
+            float(data["term_threshold"]),
         )
 
     def to_json(self) -> dict:
@@ -157,6 +168,7 @@ class DetectSettings:
             "doc_weights": self.doc_weights,
             "doc_bias": self.doc_bias,
             "threshold": self.threshold,
+            "term_threshold": self.term_threshold,
         }
 
 
@@ -180,11 +192,13 @@ class SentenceScore:
 
 @dataclass(frozen=True)
 class Report:
-    """How likely a text is machine-spun (``score``, 0-1), per sentence, and the flagged spans."""
+    """How likely a text is machine-spun (``score``, 0-1), per sentence, and the flagged spans: its words at least
+    ``threshold`` suspicious (the model's, or its term_threshold for a term alone)."""
 
     score: float
     sentences: list[SentenceScore]
     spans: list[Span]
+    threshold: float
 
     @property
     def flagged(self) -> bool:
@@ -257,11 +271,17 @@ def word_features(
     # association with each neighbour in clean news and in scientific prose, and frequency
     written = [text[a:b] for text, x in zip(sentences, spans) for a, b in x]
     lowered = [w.lower() for w in written]
-    left, right, log_freq = _associations(lm, lowered, first, sizes)
-    science_left, science_right, science_log_freq = _associations(science, lowered, first, sizes)
+    left, right, log_freq, seen_left, seen_right = _associations(lm, lowered, first, sizes)
+    science_left, science_right, science_log_freq, science_seen_left, science_seen_right = _associations(
+        science, lowered, first, sizes
+    )
+    position = np.arange(n) - first[sentence]
+    inner_left, inner_right = np.log1p(seen_left + science_seen_left), np.log1p(seen_right + science_seen_right)
+    has_left, has_right = position > 0, position < sizes[sentence] - 1
+    inner_left = np.where(has_left, inner_left, np.where(has_right, inner_right, _SEEN_ALONE))
+    inner_right = np.where(has_right, inner_right, inner_left)
     others = np.maximum(sizes - 1, 1)[sentence]
     clipped = np.clip(spun, 1e-6, 1 - 1e-6)
-    position = np.arange(n) - first[sentence]
     table = np.stack(
         [
             np.log(np.maximum(change, 1e-6)),
@@ -278,6 +298,8 @@ def word_features(
             gain,
             np.minimum(science_left, science_right),
             science_log_freq,
+            np.log(np.maximum(sizes, 1))[sentence],
+            np.minimum(inner_left, inner_right),
         ],
         axis=1,
     )
@@ -285,10 +307,10 @@ def word_features(
     return [(x, table[first[j] : first[j + 1]]) for j, x in enumerate(spans)]
 
 
-def _associations(lm: NgramLM, lowered: list[str], first, sizes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _associations(lm: NgramLM, lowered: list[str], first, sizes) -> tuple[np.ndarray, ...]:
     """Each word's association with its left and right neighbours in ``lm`` (<s> and </s> at a sentence's ends):
-    log (count(a b) / expected), clipped; and its log frequency. ``first``, ``sizes``: each sentence's first word
-    among all the words and its number of words."""
+    log (count(a b) / expected), clipped; its log frequency; and the counts of the left and right bigrams.
+    ``first``, ``sizes``: each sentence's first word among all the words and its number of words."""
     import numpy as np
 
     from restore.graph import bigram_indices, unigram_counts
@@ -302,13 +324,17 @@ def _associations(lm: NgramLM, lowered: list[str], first, sizes) -> tuple[np.nda
     def count(x: np.ndarray) -> np.ndarray:
         return np.where(x >= 0, uni[np.maximum(x, 0)], 0)
 
-    def assoc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def seen(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         k = bigram_indices(lm, a, b)
-        seen = np.where(k >= 0, lm.counts[np.maximum(k, 0)], 0)
+        return np.where(k >= 0, lm.counts[np.maximum(k, 0)], 0)
+
+    def assoc(a: np.ndarray, b: np.ndarray, seen: np.ndarray) -> np.ndarray:
         expected = (count(a) + 1.0) * (count(b) + 1.0) / lm.total
         return np.clip(np.log((seen + 0.1) / expected), -_ASSOC_CLIP, _ASSOC_CLIP)
 
-    return assoc(left_ids, ids), assoc(ids, right_ids), np.log((count(ids) + 0.5) / lm.total)
+    seen_left, seen_right = seen(left_ids, ids), seen(ids, right_ids)
+    log_freq = np.log((count(ids) + 0.5) / lm.total)
+    return assoc(left_ids, ids, seen_left), assoc(ids, right_ids, seen_right), log_freq, seen_left, seen_right
 
 
 def word_scores(sentences: Sequence[np.ndarray], settings: DetectSettings) -> list[list[float]]:
@@ -341,12 +367,32 @@ def doc_features(sentence_scores: Sequence[float], threshold: float) -> list[flo
     ]
 
 
-def doc_score(sentence_scores: Sequence[float], settings: DetectSettings) -> float:
-    """How likely a text with these sentence scores is spun (0 for a text without sentences)."""
+def doc_score(sentence_scores: Sequence[float], settings: DetectSettings, threshold: float) -> float:
+    """How likely a text with these sentence scores is spun, its words flagged at ``threshold`` (0 for a text
+    without sentences)."""
     if not sentence_scores:
         return 0.0
     weights = [settings.doc_weights[n] for n in DOC_FEATURES]
-    return _probability(doc_features(sentence_scores, settings.threshold), weights, settings.doc_bias)
+    return _probability(doc_features(sentence_scores, threshold), weights, settings.doc_bias)
+
+
+def text_thresholds(
+    texts: Sequence[str], located: Sequence[tuple[int, int, int]], settings: DetectSettings
+) -> list[float]:
+    """The threshold each text's words are flagged at: ``term_threshold`` for a term alone (one sentence of at most
+    TERM_WORDS words with a letter), else ``threshold``; ``located``: (text index, start, end) of each sentence."""
+    sentences: list[list[str]] = [[] for _ in texts]
+    for t, start, end in located:
+        sentences[t].append(texts[t][start:end])
+    return [settings.term_threshold if term_alone(s) else settings.threshold for s in sentences]
+
+
+def term_alone(sentences: Sequence[str]) -> bool:
+    """Is a text of these sentences a term alone: one sentence of at most TERM_WORDS words with a letter?"""
+    if len(sentences) != 1:
+        return False
+    (text,) = sentences
+    return sum(any(c.isalpha() for c in text[a:b]) for a, b in words(text)) <= TERM_WORDS
 
 
 def sentence_spans(
@@ -394,15 +440,20 @@ def read_words(
 
 
 def score_sentences(
-    sentences: Sequence[str], tagged: Sequence[Tags], pipeline: Pipeline, settings: DetectSettings
+    sentences: Sequence[str],
+    tagged: Sequence[Tags],
+    pipeline: Pipeline,
+    settings: DetectSettings,
+    thresholds: Sequence[float],
 ) -> list[tuple[float, list[Span]]]:
-    """Each sentence's score and its flagged spans (offsets into the sentence)."""
+    """Each sentence's score and its flagged spans (offsets into the sentence), its words flagged at its
+    ``thresholds`` entry."""
     scored, read = read_words(sentences, tagged, pipeline)
     scores = word_scores([features for _, features in read], settings)
     confidence = pipeline.first.min_confidence
     return [
-        (max(s, default=0.0), sentence_spans(text, spans, s, edits, confidence, settings.threshold))
-        for text, (spans, _), s, edits in zip(sentences, read, scores, scored)
+        (max(s, default=0.0), sentence_spans(text, spans, s, edits, confidence, threshold))
+        for text, (spans, _), s, edits, threshold in zip(sentences, read, scores, scored, thresholds)
     ]
 
 
@@ -411,19 +462,25 @@ def reports(
     located: Sequence[tuple[int, int, int]],
     scored: Sequence[tuple[float, list[Span]]],
     settings: DetectSettings,
+    thresholds: Sequence[float],
 ) -> list[Report]:
     """One Report per text from its sentences' scores and spans; ``located``: (text index, start, end) of each
-    scored sentence, in order."""
+    scored sentence, in order; ``thresholds``: each text's (``text_thresholds``)."""
     sentences: list[list[SentenceScore]] = [[] for _ in texts]
     spans: list[list[Span]] = [[] for _ in texts]
     for (t, start, end), (score, found) in zip(located, scored):
         sentences[t].append(SentenceScore(start, end, score))
         spans[t] += [Span(start + x.start, start + x.end, x.text, x.score, x.suggestion) for x in found]
-    return [Report(doc_score([s.score for s in ss], settings), ss, sp) for ss, sp in zip(sentences, spans)]
+    return [
+        Report(doc_score([s.score for s in ss], settings, threshold), ss, sp, threshold)
+        for ss, sp, threshold in zip(sentences, spans, thresholds)
+    ]
 
 
 def join(parts: Sequence[tuple[int, Report]], settings: DetectSettings) -> Report:
     """One Report for a text scored in pieces: (offset of the piece in the text, its report)."""
     sentences = [SentenceScore(o + s.start, o + s.end, s.score) for o, r in parts for s in r.sentences]
     spans = [Span(o + x.start, o + x.end, x.text, x.score, x.suggestion) for o, r in parts for x in r.spans]
-    return Report(doc_score([s.score for s in sentences], settings), sentences, spans)
+    alone = [r.threshold for _, r in parts if r.sentences]  # a term alone stays one, whatever surrounds it
+    threshold = alone[0] if len(sentences) == 1 else settings.threshold
+    return Report(doc_score([s.score for s in sentences], settings, threshold), sentences, spans, threshold)

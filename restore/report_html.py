@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from restore.detect import Report
+from restore.detect import TERM_WORDS, DetectSettings, Report
 
 _STYLE = """
 body { font: 16px/1.6 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #222; padding: 0 1rem; }
@@ -30,7 +30,7 @@ def _shade(score: float, threshold: float) -> str:
     return f"background: rgba(229, 57, 53, {alpha:.2f})"
 
 
-def _marked(text: str, report: Report, threshold: float) -> str:
+def _marked(text: str, report: Report) -> str:
     """``text`` escaped, with each flagged span in a ``<mark>`` whose title gives its score and suggestion."""
     out, cursor = [], 0
     for span in report.spans:
@@ -40,20 +40,20 @@ def _marked(text: str, report: Report, threshold: float) -> str:
         suggestion = "" if span.suggestion is None else f' data-suggestion="{html.escape(span.suggestion)}"'
         out += [
             html.escape(text[cursor : span.start]),
-            f'<mark class="flag" style="{_shade(span.score, threshold)}" title="{html.escape(tip)}"'
+            f'<mark class="flag" style="{_shade(span.score, report.threshold)}" title="{html.escape(tip)}"'
             f' data-score="{span.score:.3f}"{suggestion}>{html.escape(span.text)}</mark>',
         ]
         cursor = span.end
     return "".join(out) + html.escape(text[cursor:])
 
 
-def render(items: Sequence[tuple[str, str, Report]], threshold: float) -> str:
-    """The page for (name, text, report) of each input; ``threshold``: the score at which spans are flagged."""
+def render(items: Sequence[tuple[str, str, Report]], settings: DetectSettings) -> str:
+    """The page for (name, text, report) of each input; ``settings``: the detection's, for the legend."""
     rows, sections = [], []
     for k, (name, text, report) in enumerate(items):
         verdict = "likely spun" if report.score >= 0.5 else "likely not spun"
         css = "verdict-spun" if report.score >= 0.5 else "verdict-clean"
-        flagged = sum(s.score >= threshold for s in report.sentences)
+        flagged = sum(s.score >= report.threshold for s in report.sentences)
         rows.append(
             f'<tr><td><a href="#text-{k}">{html.escape(name)}</a></td><td class="score">{report.score:.2f}</td>'
             f'<td class="{css}">{verdict}</td><td>{len(report.spans)}</td>'
@@ -69,10 +69,12 @@ def render(items: Sequence[tuple[str, str, Report]], threshold: float) -> str:
             f'<section id="text-{k}"><h2>{html.escape(name)}</h2>'
             f'<p>Spin score <b class="{css}">{report.score:.2f}</b> ({verdict}); {len(report.spans)} flagged spans in '
             f"{flagged} of {len(report.sentences)} sentences.</p>{worst_line}"
-            f'<div class="text">{_marked(text, report, threshold)}</div></section>'
+            f'<div class="text">{_marked(text, report)}</div></section>'
         )
+    threshold = settings.threshold
     legend = (
-        f'<p class="legend">Flagged words (spin score at least {threshold:.2f}) are shaded from '
+        f'<p class="legend">Flagged words (spin score at least {threshold:.2f}, or {settings.term_threshold:.2f} in'
+        f" a text of at most {TERM_WORDS} words alone) are shaded from "
         f'<mark style="{_shade(threshold, threshold)}">just flagged</mark> to '
         f'<mark style="{_shade(1.0, threshold)}">surely spun</mark>; hover one for its score and the original '
         "wording the restorer suggests.</p>"

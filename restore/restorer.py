@@ -150,7 +150,7 @@ class Restorer:
         self, texts: str | list[str], batch_size: int | None = None, show_progress_bar: bool = False
     ) -> Report | list[Report]:
         """How likely each text is machine-spun, per sentence, and the flagged spans (see ``restore.detect``)."""
-        from restore.detect import reports, score_sentences
+        from restore.detect import reports, score_sentences, text_thresholds
 
         if self.detect is None:
             raise ValueError(self._no_detect)
@@ -161,7 +161,9 @@ class Restorer:
         tagged = self.pipeline.tag(sentences, batch_size or self.batch_size, progress=bar.update if bar else None)
         if bar:
             bar.close()
-        out = reports(docs, located, score_sentences(sentences, tagged, self.pipeline, self.detect), self.detect)
+        thresholds = text_thresholds(docs, located, self.detect)
+        found = score_sentences(sentences, tagged, self.pipeline, self.detect, [thresholds[d] for d, _, _ in located])
+        out = reports(docs, located, found, self.detect, thresholds)
         return out[0] if single else out
 
 

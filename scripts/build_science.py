@@ -18,7 +18,9 @@ fitted on it with the news dev files, so they learn what science_gain is worth i
 and ``dev_terms.jsonl`` / ``test_terms.jsonl``: sentences of the same paragraphs and of the news ``dev.jsonl`` /
 ``test.jsonl`` with one two-word WordNet noun spun word by word, as tortured phrases are (``term_rows``), so the
 looks learn what such a pair of originals is worth; ``dev_phrases.jsonl`` / ``test_phrases.jsonl``: the same
-kind of terms alone, out of context, as integrity teams list tortured phrases (``phrase_rows``; disjoint terms).
+kind of terms alone, out of context, as integrity teams list tortured phrases (``phrase_rows``; disjoint terms);
+``dev_clean_terms.jsonl`` / ``test_clean_terms.jsonl``: terms as the same sentences use them, alone and unspun
+(``clean_term_rows``), what spin detection must not flag in a term alone.
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ HELD_OUT = 0.08  # share of paragraphs kept out of the counts for dev_science an
 SENTENCES = 1500  # the most sentences of each
 PHRASES = 1500  # the most standalone terms of each of dev_phrases and test_phrases
 PHRASE_MIN_COUNT = 5  # ... terms that news and science saw at least this often together: terms in use
+CLEAN_TERMS = 1500  # the most clean terms alone of each of dev_clean_terms and test_clean_terms
+_NOT_TERMS = frozenset(
+    "about all also any are both can could did does each either every few first has have last many may might more"
+    " most much must next not only other own same several shall should some such than that then there these this"
+    " those was were what when where which whose why will would".split()
+)  # words WordNet lists as adjectives or nouns ("will", "may") that do not start or end a term
 TERM_SYNONYMS = 30  # synonyms per word and part of speech a term's words are drawn from (build_lofo's "broad")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _NOT_PROSE = (">>>", "...", "..", ":", "--", "==", "|")  # doctest, directive, field, table and rule lines
@@ -167,6 +175,28 @@ def phrase_rows(lexicons: dict[str, Lexicon], lms: Sequence[NgramLM], split_name
     return rows
 
 
+def clean_term_rows(sentences: dict[str, str], lexicons: dict[str, Lexicon], split_name: str) -> list[dict]:
+    """Up to CLEAN_TERMS terms as held-out text uses them, alone and unspun (what a spun term alone is told from):
+    two lowercase words in a row of ``sentences``, by WordNet an adjective or a noun then a noun, once each, in hash
+    order; dev or test (``split_name``) by a hash of the term. Their prose was never counted, so some are pairs the
+    n-grams never saw, as real terms often are."""
+    wordnet = lexicons["wordnet"]
+    terms = set()
+    for sentence in sentences:
+        for m in re.finditer(r"(?<![\w'-])(?=([a-z]{3,}) ([a-z]{3,})(?![\w'-]))", sentence):
+            first, last = m.groups()
+            if {"NOUN", "ADJ"} & set(wordnet.get(first, ())) and "NOUN" in wordnet.get(last, ()):
+                if first not in _NOT_TERMS and last not in _NOT_TERMS:
+                    terms.add(f"{first} {last}")
+    kept = [t for t in terms if ("dev" if _bucket(f"split:{t}") < 0.5 else "test") == split_name]
+    kept = sorted(kept, key=lambda t: (_bucket(f"clean:{t}"), t))[:CLEAN_TERMS]
+    return [
+        {"article": f"clean-term-{split_name}-{i}", "family": "", "style": "clean terms", "rate": 0.0,
+         "original": t, "spun": t, "clean": True}
+        for i, t in enumerate(kept)
+    ]  # fmt: skip
+
+
 def _two_word_nouns(lexicons: dict[str, Lexicon]) -> set[str]:
     """The entries of WordNet of two words that are nouns ("standard deviation", "interest rate")."""
     return {head for head, by_pos in lexicons["wordnet"].items() if head.count(" ") == 1 and "NOUN" in by_pos}
@@ -216,6 +246,7 @@ def main() -> None:
             found |= {r["original"]: r["article"] for r in map(json.loads, f) if r["original"] not in found}
         write(args.pairs / f"{split_name}_terms.jsonl", term_rows(found, lexicons))
         write(args.pairs / f"{split_name}_phrases.jsonl", phrase_rows(lexicons, (news, lm), split_name))
+        write(args.pairs / f"{split_name}_clean_terms.jsonl", clean_term_rows(found, lexicons, split_name))
 
 
 if __name__ == "__main__":

@@ -3,12 +3,14 @@
     python scripts/fit_detect.py --data data/pairs [--model models/restore-t5-tagger] [--write]
 
 Dev is our spinner's dev pairs and the same sentences spun by each thesaurus family alone (the looks' NEWS_DEV_FILES,
-``scripts/build_lofo.py``). Words of spun dev sentences inside a reference edit are the positives; every other
+``scripts/build_lofo.py``), plus the --extra files of other text (scientific sentences, terms in use, terms alone;
+``scripts/build_science.py``). Words of spun dev sentences inside a reference edit are the positives; every other
 word of them, and every word of the dev originals (clean text), the negatives. The per-word trees (scikit-learn's
 gradient boosting, TREES trees of DEPTH levels, stored as ``restore.detect.WordTrees``) are fitted on half of the
-dev articles; the threshold is the lowest that flags at most TARGET_FLAGS of every 1,000
-clean sentences of the other half; then the document model is fitted on that half's articles (spun: the article
-as each file spins it, clean: their originals). Only dev data: test and ../shared/data/real are never read.
+dev articles; the threshold is the lowest that flags at most TARGET_FLAGS of every 1,000 clean news sentences of
+the other half (for a term alone, the lowest that flags at most TARGET_TERM_FLAGS of the clean terms alone of the
+other half); then the document model is fitted on that half's news articles (spun: the article as each file
+spins it, clean: their originals). Only dev data: test and ../shared/data/real are never read.
 """
 
 from __future__ import annotations
@@ -23,12 +25,22 @@ from pathlib import Path
 import numpy as np
 from train import NEWS_DEV_FILES, fit  # scripts/train.py: the looks' news dev files and logistic fit
 
-from restore.detect import DOC_FEATURES, DetectSettings, WordTrees, doc_features, read_words, word_scores
+from restore.detect import (
+    DOC_FEATURES,
+    DetectSettings,
+    WordTrees,
+    doc_features,
+    read_words,
+    term_alone,
+    word_scores,
+)
 from restore.edits import diff
 from restore.restorer import SETTINGS_FILE, Restorer, default_model
 from restore.segment import split
 
 TARGET_FLAGS = 5  # per 1,000 clean dev sentences: a margin under the 10 allowed on test (8 on dev gave 12.7 on test)
+TARGET_TERM_FLAGS = 0.10  # of clean terms alone (the --extra texts that are terms alone: dev_phrases')
+EXTRA_FILES = ("dev_science.jsonl", "dev_terms.jsonl", "dev_phrases.jsonl", "dev_clean_terms.jsonl")
 TREES, DEPTH = 150, 3  # on the dev halves: sentence AUC 0.941 against 0.930 for a logistic model over the same
 # features (300 trees of 31 leaves: 0.942)
 
@@ -76,10 +88,16 @@ def half(article: str) -> int:
     return hashlib.sha256(article.encode()).digest()[0] % 2
 
 
+def alone(text: str) -> bool:
+    """Is ``text`` a term alone (``restore.detect.term_alone``)?"""
+    return term_alone([text[s:e] for s, e in split(text)])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, required=True, help="folder with the --dev files")
     ap.add_argument("--dev", nargs="+", default=list(NEWS_DEV_FILES), help="pairs files of one dev set's sentences")
+    ap.add_argument("--extra", nargs="*", default=list(EXTRA_FILES), help="pairs files of other dev sentences")
     ap.add_argument("--model", type=Path, default=default_model())
     ap.add_argument("--cache", type=Path, help="keep the dev features here between runs (a .npz file)")
     ap.add_argument("--write", action="store_true", help="store the fit in the model's restore.json")
@@ -92,20 +110,36 @@ def main() -> None:
     spun_rows = [
         dict(r, file=k) for k, f in enumerate(files) for r in f if not r["clean"] and r["spun"] != r["original"]
     ]
+    extra = [
+        dict(json.loads(line), file=name) for name in args.extra for line in (args.data / name).open(encoding="utf-8")
+    ]
+    extra_spun = [r for r in extra if not r["clean"] and r["spun"] != r["original"]]
+    extra_clean = [dict(r, original=o) for o, r in {r["original"]: r for r in extra}.items()]  # each original once
     t0 = time.perf_counter()
     if args.cache and args.cache.is_file():
         cached = np.load(args.cache, allow_pickle=True)
         spun_feats, clean_feats = cached["spun"].tolist(), cached["clean"].tolist()
+        extra_spun_feats, extra_clean_feats = cached["extra_spun"].tolist(), cached["extra_clean"].tolist()
     else:
         spun_feats = featurise(restorer, [r["spun"] for r in spun_rows])
         clean_feats = featurise(restorer, [r["original"] for r in rows])
+        extra_spun_feats = featurise(restorer, [r["spun"] for r in extra_spun])
+        extra_clean_feats = featurise(restorer, [r["original"] for r in extra_clean])
         if args.cache:
-            np.savez(args.cache, spun=np.array(spun_feats, dtype=object), clean=np.array(clean_feats, dtype=object))
-    print(f"features of {len(spun_rows)} spun + {len(rows)} clean dev sentences: {time.perf_counter() - t0:.0f} s")
+            kept = {"spun": spun_feats, "clean": clean_feats, "extra_spun": extra_spun_feats}
+            np.savez(
+                args.cache,
+                extra_clean=np.array(extra_clean_feats, dtype=object),
+                **{k: np.array(v, dtype=object) for k, v in kept.items()},
+            )
+    print(
+        f"features of {len(spun_rows)} spun + {len(rows)} clean news and {len(extra_spun)} spun + {len(extra_clean)}"
+        f" clean other dev texts: {time.perf_counter() - t0:.0f} s"
+    )
 
     def words_of(subset: int) -> tuple[list[list[float]], list[int]]:
         x, y = [], []
-        for r, feats in zip(spun_rows, spun_feats):
+        for r, feats in [*zip(spun_rows, spun_feats), *zip(extra_spun, extra_spun_feats)]:
             if half(r["article"]) != subset:
                 continue
             gold = diff(r["spun"], r["original"])
@@ -113,7 +147,7 @@ def main() -> None:
                 if not np.isnan(f[0]):
                     x.append(f)
                     y.append(int(any(g.start < e and s < g.end for g in gold)))
-        for r, feats in zip(rows, clean_feats):
+        for r, feats in [*zip(rows, clean_feats), *zip(extra_clean, extra_clean_feats)]:
             if half(r["article"]) == subset:
                 kept = [f for _, f in feats if not np.isnan(f[0])]
                 x += kept
@@ -123,7 +157,7 @@ def main() -> None:
     x, y = words_of(0)
     t0 = time.perf_counter()
     trees = fit_trees(x, y)
-    settings = DetectSettings(trees, dict.fromkeys(DOC_FEATURES, 0.0), 0.0, 0.5)
+    settings = DetectSettings(trees, dict.fromkeys(DOC_FEATURES, 0.0), 0.0, 0.5, 0.5)
     print(f"word trees on {len(y)} words ({sum(y)} spun): {time.perf_counter() - t0:.0f} s")
 
     def sentence_scores(texts: list) -> list[float]:
@@ -140,7 +174,33 @@ def main() -> None:
         f"threshold {threshold:.4f}: {flags:.1f} false flags per 1,000 of {len(clean_scores)} clean sentences, recall"
         f" {recall:.3f} of {len(spun_scores)} spun (dev half 2), sentence AUC {auc(spun_scores, clean_scores):.4f}"
     )
-    settings = DetectSettings(trees, settings.doc_weights, 0.0, threshold)
+    settings = DetectSettings(trees, settings.doc_weights, 0.0, threshold, 0.5)
+
+    def terms_alone(texts: list[dict], feats: list, key: str) -> list[float]:  # sentence scores, of dev half 2
+        kept = [f for r, f in zip(texts, feats) if half(r["article"]) == 1 and alone(r[key])]
+        return sentence_scores(kept)
+
+    spun_terms = terms_alone(extra_spun, extra_spun_feats, "spun")
+    clean_terms = sorted(terms_alone(extra_clean, extra_clean_feats, "original"), reverse=True)
+    if not clean_terms:
+        raise SystemExit("fit_detect: no clean term alone among the --extra files (dev_phrases.jsonl has them)")
+    term_threshold = float(clean_terms[int(TARGET_TERM_FLAGS * len(clean_terms))]) + 1e-6
+    print(
+        f"term threshold {term_threshold:.4f}: {np.mean([s >= term_threshold for s in clean_terms]):.3f} of"
+        f" {len(clean_terms)} clean terms alone flagged, recall"
+        f" {np.mean([s >= term_threshold for s in spun_terms]):.3f} of {len(spun_terms)} spun (dev half 2)"
+    )
+    settings = DetectSettings(trees, settings.doc_weights, 0.0, threshold, term_threshold)
+    for name in args.extra:  # how each other kind of text fares, each text at its own threshold
+        flags, scores = {}, {}
+        for key, texts, feats in (("spun", extra_spun, extra_spun_feats), ("original", extra_clean, extra_clean_feats)):
+            kept = [(r[key], f) for r, f in zip(texts, feats) if r["file"] == name and half(r["article"]) == 1]
+            scores[key] = sentence_scores([f for _, f in kept])
+            flags[key] = [s >= (term_threshold if alone(t) else threshold) for (t, _), s in zip(kept, scores[key])]
+        found = f"recall {np.mean(flags['spun']):.3f} of {len(flags['spun'])} spun, " if flags["spun"] else ""
+        found += f"{np.mean(flags['original']):.3f} of {len(flags['original'])} originals flagged"
+        found += f", AUC {auc(scores['spun'], scores['original']):.4f}" if flags["spun"] else ""
+        print(f"{name} (dev half 2): {found}")
 
     by_article: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
@@ -160,7 +220,7 @@ def main() -> None:
             dx += [doc_features(spun, threshold), doc_features([scores_clean[i] for i in ids], threshold)]
             dy += [1, 0]
     doc_weights, doc_bias = fit(dx, dy)
-    settings = DetectSettings(trees, dict(zip(DOC_FEATURES, doc_weights)), doc_bias, threshold)
+    settings = DetectSettings(trees, dict(zip(DOC_FEATURES, doc_weights)), doc_bias, threshold, term_threshold)
     p = [1 / (1 + np.exp(-(np.dot(f, doc_weights) + doc_bias))) for f in dx]
     print(
         f"document model on {len(dy) // 2} dev documents: "

@@ -109,6 +109,7 @@ TINY_DETECT = {  # spin detection that trusts the phrase table's swap rate alone
     "doc_weights": {"top_logit": 1.0, "mean_logit": 0.0, "flagged_share": 0.0},
     "doc_bias": 0.0,
     "threshold": 0.5,
+    "term_threshold": 0.5,
 }  # fmt: skip
 
 

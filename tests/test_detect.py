@@ -77,6 +77,34 @@ def test_word_features_of_sentences_read_together_are_those_of_each_read_alone(t
     assert np.nanmax(together[4][1][:, WORD_FEATURES.index("candidate")]) > 0  # "best" has a likely candidate
 
 
+def test_seen_min_says_whether_news_or_science_saw_the_word_beside_its_neighbours(tiny_restorer):
+    from restore.detect import word_features
+
+    pipeline = tiny_restorer.pipeline
+    sentences = ["artificial intelligence", "counterfeit consciousness", "top diplomat began", "Kazakhstan"]
+    tagged = pipeline.tag(sentences, 4)
+    candidates = pipeline.propose(sentences, tagged)
+    scored = [pipeline.first.scored(c) for c in candidates]
+    read = word_features(sentences, tagged, candidates, scored, pipeline.ngrams, pipeline.science)
+    seen = [rows[:, WORD_FEATURES.index("seen_min")].tolist() for _, rows in read]
+    assert min(seen[0]) > 0 and seen[1] == [0.0, 0.0]  # science saw the first pair together; nobody the second
+    assert min(seen[2]) > 0  # news saw both pairs: the sentence's ends do not count against a word
+    assert seen[3] == [20.0]  # a word alone has no neighbour to be unseen with
+
+
+def test_a_term_alone_is_judged_at_the_term_threshold_and_running_text_at_the_threshold(tiny_restorer):
+    restorer = Restorer(tiny_restorer.path)
+    trees = dataclasses.replace(restorer.detect.word_trees, baseline=0.0)  # every word 0.5 suspicious
+    restorer.detect = dataclasses.replace(restorer.detect, word_trees=trees, threshold=0.9, term_threshold=0.4)
+    term, running = "counterfeit consciousness", "Counterfeit consciousness grew fast in the labs of many firms."
+    reports = restorer.score([term, running, "counterfeit consciousness. It grew."])
+    assert [r.threshold for r in reports] == [0.4, 0.9, 0.9]
+    assert [x.text for x in reports[0].spans] == [term] and not reports[1].spans and not reports[2].spans
+    assert join([(0, reports[0])], restorer.detect) == reports[0]  # a term alone stays one when joined
+    whole = join([(0, reports[0]), (len(term), restorer.score(" It grew."))], restorer.detect)
+    assert whole.threshold == 0.9
+
+
 def test_a_model_folder_without_detect_settings_is_a_clear_error(tiny_model, tmp_path):
     folder = tmp_path / "model"
     shutil.copytree(tiny_model, folder)
@@ -201,8 +229,8 @@ def test_bench_detect_reports_the_issue_figures(tiny_model, tmp_path, capsys):
 
 
 def test_dataclasses_are_plain_values():
-    r = Report(0.5, [SentenceScore(0, 3, 0.5)], [Span(0, 3, "abc", 0.5, None)])
-    assert r == Report(0.5, [SentenceScore(0, 3, 0.5)], [Span(0, 3, "abc", 0.5, None)]) and r.flagged
+    r = Report(0.5, [SentenceScore(0, 3, 0.5)], [Span(0, 3, "abc", 0.5, None)], 0.5)
+    assert r == Report(0.5, [SentenceScore(0, 3, 0.5)], [Span(0, 3, "abc", 0.5, None)], 0.5) and r.flagged
 
 
 def test_word_trees_walk_each_tree_to_its_leaf_and_add_the_leaves():

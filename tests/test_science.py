@@ -108,3 +108,23 @@ def test_terms_in_use_are_spun_alone_and_go_to_dev_or_test_never_both(science):
         spun, original = row["spun"].split(), row["original"].split()
         assert len(spun) == 2 and spun != original and not row["clean"]
         assert all(s == o or s in entries[o]["NOUN"] + entries[o].get("ADJ", []) for s, o in zip(spun, original))
+
+
+def test_clean_terms_are_an_adjective_or_noun_then_a_noun_as_text_uses_them_once_in_dev_or_test(science):
+    entries = {
+        "sliding": {"ADJ": ["x"]},
+        "window": {"NOUN": ["x"]},
+        "loss": {"NOUN": ["x"]},
+        "function": {"NOUN": ["x"], "VERB": ["x"]},
+        "will": {"NOUN": ["x"]},  # "will return": a word that does not start a term
+        "return": {"NOUN": ["x"], "VERB": ["x"]},
+        "quickly": {"ADV": ["x"]},
+    }
+    sentences = {
+        "A sliding window moves; the loss function will return quickly.": "a",
+        "Sliding window, loss-function and loss function again.": "b",  # capitalised, hyphenated: not kept again
+    }
+    lexicons = {"wordnet": entries}
+    dev, test = (science.clean_term_rows(sentences, lexicons, name) for name in ("dev", "test"))
+    assert sorted(r["original"] for r in dev + test) == ["loss function", "sliding window"]
+    assert all(r["clean"] and r["spun"] == r["original"] for r in dev + test)
