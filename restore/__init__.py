@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from restore.restorer import Restorer
 
 __all__ = ["Restorer", "restore"]
-__version__ = "0.9.0"
+__version__ = "0.10.0"
 
 _default: Restorer | None = None
 
