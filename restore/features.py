@@ -294,8 +294,9 @@ def _associated(seen, freq_a, freq_b, syn_a, syn_b) -> list[tuple[int, int]]:
     import numpy as np
 
     log_a, log_b = np.log(freq_a) / 2 + syn_a, np.log(freq_b) / 2 + syn_b
-    score = np.where(seen >= 2, np.log(np.maximum(seen, 1)) - log_a[:, None] - log_b[None, :], -np.inf)
-    order = np.argsort(-score, axis=None, kind="stable")[: int((score > -np.inf).sum())]
+    score = np.log(np.maximum(seen, 1)) - log_a[:, None] - log_b[None, :]
+    kept = np.flatnonzero(seen >= 2)  # only these are ranked (ties: in row-major order)
+    order = kept[np.argsort(-score.ravel()[kept], kind="stable")]
     return [divmod(flat, seen.shape[1]) for flat in order.tolist()]
 
 
@@ -309,13 +310,18 @@ def _ids_in(lm: NgramLM, names: tuple[str, ...]):
 
 
 def _pair_counts(lm: NgramLM, ids_a, ids_b):
-    """How often ``lm`` saw each word of ``ids_a`` followed by each of ``ids_b`` (word ids, -1: unknown)."""
+    """How often ``lm`` saw each word of ``ids_a`` followed by each of ``ids_b`` (word ids, -1: unknown). Both
+    sorted first, the bigram keys are looked up in ascending order without sorting the grid of them."""
     import numpy as np
 
-    from restore.graph import bigram_indices
-
-    k = bigram_indices(lm, np.repeat(ids_a, len(ids_b)), np.tile(ids_b, len(ids_a)))
-    return np.where(k >= 0, lm.counts[np.maximum(k, 0)], 0).astype(np.int64).reshape(len(ids_a), len(ids_b))
+    order_a, order_b = ids_a.argsort(kind="stable"), ids_b.argsort(kind="stable")
+    a, b = ids_a[order_a], ids_b[order_b]
+    key = (a[:, None] * len(lm.ids) + b[None, :]).ravel()
+    k = np.minimum(lm.keys.searchsorted(key), len(lm.keys) - 1)
+    seen = ((a[:, None] >= 0) & (b[None, :] >= 0)).ravel() & (lm.keys[k] == key)
+    out = np.empty((len(a), len(b)), np.int64)
+    out[np.ix_(order_a, order_b)] = np.where(seen, lm.counts[k], 0).reshape(len(a), len(b))
+    return out
 
 
 def _plain(text: str, spans: list[tuple[int, int]], i: int) -> bool:

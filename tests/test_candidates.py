@@ -310,3 +310,19 @@ def test_science_gain_tells_a_technical_term_from_a_spun_word():
     tags = ([0] * n, [0.0] * n, [1.0] * n, [0.0, 0.9, 0.0, 0.0, 0.0])
     (found,) = propose(text, tags, [], PhraseTable.build([]), news, graph, science)
     assert found.edit.after == "will" and found.features[FEATURES.index("science_gain")] < -3
+
+
+def test_pair_counts_give_each_pair_its_count_whatever_the_order_of_the_words_and_unknown_ones():
+    import numpy as np
+
+    from restore.features import _associated, _pair_counts
+
+    lm = NgramLM.build(["artificial intelligence is artificial light", "natural intelligence and natural light"] * 2)
+    a, b = ["natural", "zzz", "artificial", "light"], ["light", "intelligence", "zzz", "and"]
+    ids_a, ids_b = (np.array([lm.ids.get(w, -1) for w in ws], np.int64) for ws in (a, b))
+    seen = _pair_counts(lm, ids_a, ids_b)
+    assert seen.tolist() == [[lm.count(x, y) for y in b] for x in a]
+    assert seen[2, 1] == 2 and seen[0, 3] == 0 and seen[1].tolist() == [0, 0, 0, 0]  # "zzz" is unknown
+    ones = np.ones(4)
+    # seen at least twice, best first; ties in row-major order
+    assert _associated(seen, ones, ones, np.zeros(4), np.zeros(4)) == [(0, 0), (0, 1), (2, 0), (2, 1)]
