@@ -481,6 +481,6 @@ def join(parts: Sequence[tuple[int, Report]], settings: DetectSettings) -> Repor
     """One Report for a text scored in pieces: (offset of the piece in the text, its report)."""
     sentences = [SentenceScore(o + s.start, o + s.end, s.score) for o, r in parts for s in r.sentences]
     spans = [Span(o + x.start, o + x.end, x.text, x.score, x.suggestion) for o, r in parts for x in r.spans]
-    alone = [r.threshold for _, r in parts if r.sentences]  # a term alone stays one, whatever surrounds it
+    alone = [r.threshold for _, r in parts if r.sentences]  # a term alone stays one beside pieces of no sentence
     threshold = alone[0] if len(sentences) == 1 else settings.threshold
     return Report(doc_score([s.score for s in sentences], settings, threshold), sentences, spans, threshold)

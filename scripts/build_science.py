@@ -63,6 +63,7 @@ _NOT_TERMS = frozenset(
 )  # words WordNet lists as adjectives or nouns ("will", "may") that do not start or end a term
 TERM_SYNONYMS = 30  # synonyms per word and part of speech a term's words are drawn from (build_lofo's "broad")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_TWO_WORDS = re.compile(r"(?<![\w'-])(?=([a-z]{3,}) ([a-z]{3,})(?![\w'-]))")  # two lowercase words in a row
 _NOT_PROSE = (">>>", "...", "..", ":", "--", "==", "|")  # doctest, directive, field, table and rule lines
 
 
@@ -183,7 +184,7 @@ def clean_term_rows(sentences: dict[str, str], lexicons: dict[str, Lexicon], spl
     wordnet = lexicons["wordnet"]
     terms = set()
     for sentence in sentences:
-        for m in re.finditer(r"(?<![\w'-])(?=([a-z]{3,}) ([a-z]{3,})(?![\w'-]))", sentence):
+        for m in _TWO_WORDS.finditer(sentence):
             first, last = m.groups()
             if {"NOUN", "ADJ"} & set(wordnet.get(first, ())) and "NOUN" in wordnet.get(last, ()):
                 if first not in _NOT_TERMS and last not in _NOT_TERMS:

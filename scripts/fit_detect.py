@@ -114,7 +114,7 @@ def main() -> None:
         dict(json.loads(line), file=name) for name in args.extra for line in (args.data / name).open(encoding="utf-8")
     ]
     extra_spun = [r for r in extra if not r["clean"] and r["spun"] != r["original"]]
-    extra_clean = [dict(r, original=o) for o, r in {r["original"]: r for r in extra}.items()]  # each original once
+    extra_clean = list({r["original"]: r for r in extra}.values())  # each original once
     t0 = time.perf_counter()
     if args.cache and args.cache.is_file():
         cached = np.load(args.cache, allow_pickle=True)
