@@ -223,12 +223,14 @@ def detect(pairs_path: Path, model: str | None, limit: int | None, batch_size: i
     seconds = time.perf_counter() - t0
     threshold = restorer.detect.threshold
     spun_sentences, clean_sentences = [], []
+    flagged_spun = flagged_clean = 0  # sentences at least their text's threshold (a term alone's is its own)
     n_spans = spans_right = n_swaps = swaps_found = 0
     for g, text, report in zip(groups, spun_docs, reports):
         for r, (start, _, score) in zip(g, _line_scores(text, report)):
             if r["spun"] == r["original"]:
                 continue
             spun_sentences.append(score)
+            flagged_spun += score >= report.threshold
             swaps = [(start + e.start, start + e.end) for e in diff(r["spun"], r["original"])]
             n_swaps += len(swaps)
             swaps_found += sum(any(x.start < b and a < x.end for x in report.spans) for a, b in swaps)
@@ -240,9 +242,9 @@ def detect(pairs_path: Path, model: str | None, limit: int | None, batch_size: i
         n_spans += len(report.spans)
         spans_right += sum(any(x.start < b and a < x.end for a, b in gold) for x in report.spans)
     for text, report in zip(clean_docs, reports[len(groups) :]):
-        clean_sentences += [score for _, _, score in _line_scores(text, report)]
-    flagged_spun = sum(s >= threshold for s in spun_sentences)
-    flagged_clean = sum(s >= threshold for s in clean_sentences)
+        scores = [score for _, _, score in _line_scores(text, report)]
+        clean_sentences += scores
+        flagged_clean += sum(score >= report.threshold for score in scores)
     spun_doc_scores = [r.score for r in reports[: len(groups)]]
     clean_doc_scores = [r.score for r in reports[len(groups) :]]
     n_words = sum(len(d.split()) for d in spun_docs + clean_docs)
@@ -255,6 +257,7 @@ def detect(pairs_path: Path, model: str | None, limit: int | None, batch_size: i
         "document_false_positive_rate": sum(s >= 0.5 for s in clean_doc_scores) / len(groups),
         "sentence_auc": roc_auc(spun_sentences, clean_sentences),
         "threshold": threshold,
+        "term_threshold": restorer.detect.term_threshold,
         "sentence_precision": flagged_spun / max(flagged_spun + flagged_clean, 1),
         "sentence_recall": flagged_spun / len(spun_sentences),
         "false_flags_per_1000_clean": 1000 * flagged_clean / len(clean_sentences),
@@ -262,7 +265,7 @@ def detect(pairs_path: Path, model: str | None, limit: int | None, batch_size: i
         "span_recall": swaps_found / n_swaps if n_swaps else 1.0,
         "words_per_second": n_words / seconds if seconds else 0.0,
         "signature": f"restore-bench|detect|pairs:{pairs_path.name}@{digest}|n:{len(rows)}"
-        f"|model:{restorer.path.name}|threshold:{threshold:.4f}",
+        f"|model:{restorer.path.name}|threshold:{threshold:.4f}|term_threshold:{restorer.detect.term_threshold:.4f}",
     }
 
 

@@ -228,6 +228,27 @@ def test_bench_detect_reports_the_issue_figures(tiny_model, tmp_path, capsys):
     assert e.value.code == 2
 
 
+def test_bench_detect_judges_a_term_alone_at_the_term_threshold(tiny_model, tmp_path, capsys):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    settings = json.loads((folder / SETTINGS_FILE).read_text())
+    settings["detect"] |= {"threshold": 0.9, "term_threshold": 0.4}
+    settings["detect"]["word_trees"]["baseline"] = 0.0  # every word 0.5 suspicious
+    (folder / SETTINGS_FILE).write_text(json.dumps(settings))
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [
+        {"article": "t", "spun": "counterfeit consciousness", "original": "artificial intelligence"},
+        {"article": "n", "spun": "The minister spoke at length about the plans.", "original": "The minister spoke at "
+         "length about the proposals."},
+    ]  # fmt: skip
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert bench_main(["--detect", "--pairs", str(pairs), "--model", str(folder), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["term_threshold"] == 0.4 and "term_threshold:0.4000" in report["signature"]
+    assert report["sentence_recall"] == 0.5  # the term (0.5 >= 0.4), not the sentence (0.5 < 0.9)
+    assert report["false_flags_per_1000_clean"] == 500.0  # the clean term reads 0.5 too
+
+
 def test_dataclasses_are_plain_values():
     r = Report(0.5, [SentenceScore(0, 3, 0.5)], [Span(0, 3, "abc", 0.5, None)], 0.5)
     assert r == Report(0.5, [SentenceScore(0, 3, 0.5)], [Span(0, 3, "abc", 0.5, None)], 0.5) and r.flagged
