@@ -160,7 +160,7 @@ def phrase_rows(lexicons: dict[str, Lexicon], lms: Sequence[NgramLM], split_name
         first, _, last = term.partition(" ")
         if not (first.isalpha() and last.isalpha() and term.islower()):
             continue
-        if ("dev" if _bucket(f"split:{term}") < 0.5 else "test") != split_name:
+        if _split_of(term) != split_name:
             continue
         if sum(lm.count(first, last) for lm in lms) < PHRASE_MIN_COUNT:
             continue
@@ -189,13 +189,18 @@ def clean_term_rows(sentences: dict[str, str], lexicons: dict[str, Lexicon], spl
             if {"NOUN", "ADJ"} & set(wordnet.get(first, ())) and "NOUN" in wordnet.get(last, ()):
                 if first not in _NOT_TERMS and last not in _NOT_TERMS:
                     terms.add(f"{first} {last}")
-    kept = [t for t in terms if ("dev" if _bucket(f"split:{t}") < 0.5 else "test") == split_name]
+    kept = [t for t in terms if _split_of(t) == split_name]
     kept = sorted(kept, key=lambda t: (_bucket(f"clean:{t}"), t))[:CLEAN_TERMS]
     return [
         {"article": f"clean-term-{split_name}-{i}", "family": "", "style": "clean terms", "rate": 0.0,
          "original": t, "spun": t, "clean": True}
         for i, t in enumerate(kept)
     ]  # fmt: skip
+
+
+def _split_of(term: str) -> str:
+    """Where a term alone goes, dev or test, by a hash of it (the same rule for spun and clean terms)."""
+    return "dev" if _bucket(f"split:{term}") < 0.5 else "test"
 
 
 def _two_word_nouns(lexicons: dict[str, Lexicon]) -> set[str]:

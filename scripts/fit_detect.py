@@ -126,12 +126,9 @@ def main() -> None:
         extra_spun_feats = featurise(restorer, [r["spun"] for r in extra_spun])
         extra_clean_feats = featurise(restorer, [r["original"] for r in extra_clean])
         if args.cache:
-            kept = {"spun": spun_feats, "clean": clean_feats, "extra_spun": extra_spun_feats}
-            np.savez(
-                args.cache,
-                extra_clean=np.array(extra_clean_feats, dtype=object),
-                **{k: np.array(v, dtype=object) for k, v in kept.items()},
-            )
+            kept = (spun_feats, clean_feats, extra_spun_feats, extra_clean_feats)
+            names = ("spun", "clean", "extra_spun", "extra_clean")
+            np.savez(args.cache, **{k: np.array(v, dtype=object) for k, v in zip(names, kept)})
     print(
         f"features of {len(spun_rows)} spun + {len(rows)} clean news and {len(extra_spun)} spun + {len(extra_clean)}"
         f" clean other dev texts: {time.perf_counter() - t0:.0f} s"
@@ -176,12 +173,15 @@ def main() -> None:
     )
     settings = DetectSettings(trees, settings.doc_weights, 0.0, threshold, 0.5)
 
-    def terms_alone(texts: list[dict], feats: list, key: str) -> list[float]:  # sentence scores, of dev half 2
-        kept = [f for r, f in zip(texts, feats) if half(r["article"]) == 1 and alone(r[key])]
-        return sentence_scores(kept)
+    def second_half(texts: list[dict], feats: list, key: str) -> list[tuple[str, float, bool]]:
+        """(file, score, is it a term alone) of each text of dev half 2 (``key``: its spun text or original)."""
+        kept = [(r, f) for r, f in zip(texts, feats) if half(r["article"]) == 1]
+        return [(r["file"], s, alone(r[key])) for (r, _), s in zip(kept, sentence_scores([f for _, f in kept]))]
 
-    spun_terms = terms_alone(extra_spun, extra_spun_feats, "spun")
-    clean_terms = sorted(terms_alone(extra_clean, extra_clean_feats, "original"), reverse=True)
+    other_spun = second_half(extra_spun, extra_spun_feats, "spun")
+    other_clean = second_half(extra_clean, extra_clean_feats, "original")
+    spun_terms = [s for _, s, term in other_spun if term]
+    clean_terms = sorted((s for _, s, term in other_clean if term), reverse=True)
     if not clean_terms:
         raise SystemExit("fit_detect: no clean term alone among the --extra files (dev_phrases.jsonl has them)")
     term_threshold = float(clean_terms[int(TARGET_TERM_FLAGS * len(clean_terms))]) + 1e-6
@@ -192,14 +192,11 @@ def main() -> None:
     )
     settings = DetectSettings(trees, settings.doc_weights, 0.0, threshold, term_threshold)
     for name in args.extra:  # how each other kind of text fares, each text at its own threshold
-        flags, scores = {}, {}
-        for key, texts, feats in (("spun", extra_spun, extra_spun_feats), ("original", extra_clean, extra_clean_feats)):
-            kept = [(r[key], f) for r, f in zip(texts, feats) if r["file"] == name and half(r["article"]) == 1]
-            scores[key] = sentence_scores([f for _, f in kept])
-            flags[key] = [s >= (term_threshold if alone(t) else threshold) for (t, _), s in zip(kept, scores[key])]
-        found = f"recall {np.mean(flags['spun']):.3f} of {len(flags['spun'])} spun, " if flags["spun"] else ""
-        found += f"{np.mean(flags['original']):.3f} of {len(flags['original'])} originals flagged"
-        found += f", AUC {auc(scores['spun'], scores['original']):.4f}" if flags["spun"] else ""
+        spun, clean = ([(s, term) for f, s, term in texts if f == name] for texts in (other_spun, other_clean))
+        flags = [[s >= (term_threshold if term else threshold) for s, term in texts] for texts in (spun, clean)]
+        found = f"recall {np.mean(flags[0]):.3f} of {len(spun)} spun, " if spun else ""
+        found += f"{np.mean(flags[1]):.3f} of {len(clean)} originals flagged"
+        found += f", AUC {auc([s for s, _ in spun], [s for s, _ in clean]):.4f}" if spun else ""
         print(f"{name} (dev half 2): {found}")
 
     by_article: dict[str, list[int]] = defaultdict(list)
