@@ -490,7 +490,7 @@ def relook(
 ) -> list[list[Candidate]]:
     """The candidates at least SECOND_LOOK_FLOOR likely at ``first`` look, with SECOND_LOOK_FEATURES: the
     language model reads each with the first look's other edits made."""
-    kept = [[(c, p) for c in cs if (p := first.probability(c)) >= SECOND_LOOK_FLOOR] for cs in candidates]
+    kept = [[(c, p) for c, p in zip(cs, first.probabilities(cs)) if p >= SECOND_LOOK_FLOOR] for cs in candidates]
     contexts = [first.choose(cs) for cs in candidates]
     items = [in_context(s, c.edit, made) for s, cs, made in zip(sentences, kept, contexts) for c, _ in cs]
     gains = iter(lm.gains(items))

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import math
-import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,16 +34,30 @@ class Look:
     bias: float
     min_confidence: float
 
-    def probability(self, candidate: Candidate) -> float:
-        """How likely this look finds ``candidate`` (its features in the order of ``features``)."""
-        z = self.bias + sum(map(operator.mul, self.weights, candidate.features))
-        return 1 / (1 + math.exp(-max(min(z, 50.0), -50.0)))
+    def probabilities(self, candidates: Sequence[Candidate]) -> list[float]:
+        """How likely this look finds each candidate (its features in the order of ``features``). The weighted sum
+        runs feature by feature over all the candidates at once, in the same order for each, so a candidate's
+        probability does not depend on the others."""
+        import numpy as np
 
-    def scored(self, candidates: Iterable[Candidate]) -> list[Edit]:
+        if not candidates:
+            return []
+        size = len(candidates) * len(self.weights)
+        x = np.fromiter(chain.from_iterable(c.features for c in candidates), np.float64, size)
+        x = x.reshape(len(candidates), len(self.weights))
+        z = np.zeros(len(candidates))
+        for j, w in enumerate(self.weights):
+            z += w * x[:, j]
+        return [1 / (1 + math.exp(-max(min(self.bias + v, 50.0), -50.0))) for v in z.tolist()]
+
+    def scored(self, candidates: Sequence[Candidate]) -> list[Edit]:
         """The candidates' edits with ``score`` = this look's probability."""
-        return [Edit(c.edit.start, c.edit.end, c.edit.before, c.edit.after, self.probability(c)) for c in candidates]
+        return [
+            Edit(c.edit.start, c.edit.end, c.edit.before, c.edit.after, p)
+            for c, p in zip(candidates, self.probabilities(candidates))
+        ]
 
-    def choose(self, candidates: Iterable[Candidate], min_confidence: float | None = None) -> list[Edit]:
+    def choose(self, candidates: Sequence[Candidate], min_confidence: float | None = None) -> list[Edit]:
         """The likeliest non-overlapping candidates at least ``min_confidence`` (default: the look's own) likely."""
         return choose(self.scored(candidates), self.min_confidence if min_confidence is None else min_confidence)
 

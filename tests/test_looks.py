@@ -42,3 +42,24 @@ def test_weights_by_position_fail_to_load(tiny_model, tmp_path):
     (folder / SETTINGS_FILE).write_text(json.dumps({"weights": [0.0] * len(FEATURES), "bias": 0, "min_confidence": 1}))
     with pytest.raises(ValueError, match="restore.json: weights must map each feature's name"):
         Restorer(folder)
+
+
+def test_a_candidates_probability_is_its_own_weighted_sum_whatever_is_scored_with_it():
+    import math
+    import random
+
+    from restore.edits import Edit
+    from restore.features import Candidate
+
+    rng = random.Random(0)
+    look = Look(FEATURES, [rng.uniform(-2, 2) for _ in FEATURES], -0.7, 0.5)
+    cands = [Candidate(Edit(i, i + 1, "a", "b"), [rng.uniform(-30, 30) for _ in FEATURES]) for i in range(50)]
+    expected = []
+    for c in cands:  # the logistic model, one feature after another
+        z = 0.0
+        for w, f in zip(look.weights, c.features):
+            z += w * f
+        expected.append(1 / (1 + math.exp(-max(min(look.bias + z, 50.0), -50.0))))
+    assert look.probabilities(cands) == expected
+    assert [look.probabilities([c])[0] for c in cands] == expected  # alone or with 49 others: the same number
+    assert [e.score for e in look.scored(cands)] == expected and look.probabilities([]) == []

@@ -181,6 +181,35 @@ def test_onnx_tags_do_not_depend_on_the_batch(onnx_model):
     assert one == many
 
 
+def test_the_spun_head_runs_blas_on_one_thread_and_leaves_the_process_as_it_was():
+    """BLAS threads that the head's matrix product woke went on spinning through the next tagger run: tagging
+    took 4.4 s instead of 3.4 s for 600 sentences on 2 cores. The head limits BLAS to one thread while it runs."""
+    import numpy as np
+    from threadpoolctl import threadpool_info
+
+    from restore.engine import SpunHead
+
+    rng = np.random.default_rng(0)
+    head = SpunHead(
+        {"w1": rng.normal(size=(256, 64)), "b1": rng.normal(size=64), "w2": rng.normal(size=64), "b2": np.array(0.1)}
+    )
+    seen = []
+    real = head._blas.limit
+
+    def watched(**kwargs):
+        limiter = real(**kwargs)
+        seen.append([lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"])
+        return limiter
+
+    before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    head._blas.limit = watched
+    hidden = rng.normal(size=(700, 256)).astype(np.float32)
+    probs = head(hidden)
+    assert seen and all(n == 1 for n in seen[0])  # one BLAS thread during the product
+    assert [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"] == before
+    assert probs[:7] == head(hidden[:7])  # a word's P(spun) does not depend on its batch
+
+
 def test_the_onnx_engine_never_loads_torch(onnx_model):
     """torch alone costs ~300 MB of memory and seconds of start-up: the fast path must not import it."""
     import subprocess
