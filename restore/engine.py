@@ -106,7 +106,7 @@ def _tagger(model):
         def forward(self, input_ids, attention_mask, rows, cols):
             hidden = self.model.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             firsts = hidden[rows, cols]
-            probs = self.model.classifier(firsts[None])[0].float().softmax(-1)  # 3-D: MatMul in ONNX
+            probs = self.model.classifier(firsts).float().softmax(-1)  # 2-D: one Gemm with its bias in ONNX
             top, label = probs.topk(2, -1)  # one TopK op: cheaper than slicing off KEEP for an ArgMax
             first_is_keep = label[:, 0] == 0  # then the likeliest change is the runner-up
             change = torch.where(first_is_keep, label[:, 1], label[:, 0])
