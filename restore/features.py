@@ -118,21 +118,31 @@ def propose(
     suspected: list[list[int]] = [[] for _ in texts]  # per sentence: the words that get the graph's originals
     readings: list[dict[int, dict[str, float]]] = [{} for _ in texts]  # word -> original -> its trigram score
     in_science: list[dict[int, dict[str, float]]] = [{} for _ in texts]  # ... read by the science n-grams
+    wanted = []  # the suspected words, and those with one-word table candidates (for the graph features)
     if graph is not None:
-        wanted = []  # the suspected words, and those with one-word table candidates (for the graph features)
         for j, ((spans, _, found, _), (_, _, keep, spun)) in enumerate(zip(drafts, tagged)):
             suspected[j] = [i for i in range(min(len(spans), len(keep))) if max(spun[i], 1 - keep[i]) >= GRAPH_FLOOR]
             others = {i for i, k, _, _ in found.values() if k == 1}.difference(suspected[j])
             wanted.append([*suspected[j], *sorted(others)])
-        for c in range(0, len(texts), READ_CHUNK):  # a chunk at a time: the arrays stay small, the calls few
-            part = slice(c, c + READ_CHUNK)
+    out: list[list[Candidate]] = []
+    for c in range(0, len(texts), READ_CHUNK):  # a chunk at a time: the arrays stay small, the calls few
+        part = slice(c, c + READ_CHUNK)
+        if graph is not None:
             readings[part] = _graph_readings(texts[part], drafts[part], wanted[part], graph, lm)
             if science is not None:
                 in_science[part] = _graph_readings(texts[part], drafts[part], suspected[part], graph, lm, science)
-    return [
-        _candidates(text, tags, *draft, suspected[j], readings[j], in_science[j], lm, graph, science)
-        for j, (text, tags, draft) in enumerate(zip(texts, tagged, drafts))
-    ]
+        windows: list[tuple] = []  # each candidate's (left2, right2, before, after), read together
+        found = [
+            _candidates(
+                texts[j], tagged[j], *drafts[j], suspected[j], readings[j], in_science[j], lm, graph, science, windows
+            )
+            for j in range(c, min(c + READ_CHUNK, len(texts)))
+        ]
+        for candidate, values in zip((x for cs in found for x in cs), _contexts(lm, windows, science)):
+            for f, value in zip(_CONTEXT_INDEX, values):
+                candidate.features[f] = value
+        out += found
+    return out
 
 
 def _draft(
@@ -177,11 +187,13 @@ def _candidates(
     lm: NgramLM,
     graph: SynonymGraph | None,
     science: NgramLM | None,
+    windows: list[tuple],
 ) -> list[Candidate]:
     """One sentence's candidates with their features: the drafted ones, for each ``suspected`` word the
     GRAPH_TOP originals with the best channel score in its place (``readings``: word -> original -> score) and
     the best by the science n-grams (``in_science``), and for two neighbouring words, one of them suspected, the
-    ``_pairs`` of their originals."""
+    ``_pairs`` of their originals. Their CONTEXT_FEATURES are left 0: each candidate's (left2, right2, before,
+    after) is added to ``windows`` for ``_contexts`` to read with the other sentences' candidates."""
     _, _, keep, spun = tags
     for i in suspected:
         best = sorted(readings[i], key=readings[i].__getitem__, reverse=True)[:GRAPH_TOP]
@@ -199,15 +211,11 @@ def _candidates(
     total = sum(looks_spun)
     leaders = {i: _leaders(reading) for i, reading in readings.items()}
     out = []
-    spun_side: dict = {}  # the spun words' scores, shared by up to 3 replacements
     for (start, end, after), (i, k, rate, count) in found.items():
         before = text[start:end]
         if before == after or _in_number(text, start, end):
             continue
-        window = _window(lowered, i, k)
-        gain, left_gain, right_gain, trigram_gain, science_gain = _context(
-            lm, *window, before, after, spun_side, science
-        )
+        windows.append((*_window(lowered, i, k), before, after))
         p_keep = keep[i] if i < len(keep) else 1.0
         reading = readings.get(i, {}) if k == 1 else {}
         low = after.lower()
@@ -215,9 +223,9 @@ def _candidates(
         t = tagger.get((start, end, after))
         pair = pairs.get((start, end, after))
         features = [
-            gain,
-            left_gain,
-            right_gain,
+            0.0,  # context_gain, left_gain and right_gain: read by _contexts
+            0.0,
+            0.0,
             lm.unigram(after) - lm.unigram(before),
             _log(rate),
             _log(1 - p_keep),
@@ -227,13 +235,13 @@ def _candidates(
             float(t is not None),
             t or 0.0,
             math.log(0.01 + (total - looks_spun[i]) / len(spans)),
-            trigram_gain,
+            0.0,  # trigram_gain
             float(low in listed),
             _margin(reading, leaders[i], low) if reading else 0.0,
             math.log(1 + len(reading)),
             _log(spun[i] if i < len(spun) else 0.0),
             math.log(1 + listed.get(low, 0)),
-            science_gain,
+            0.0,  # science_gain
             float(pair is not None),
             math.log(1 + pair[1]) if pair is not None else 0.0,
             _log(flagged[i + 1]) if pair is not None else 0.0,
@@ -402,34 +410,95 @@ def _window(lowered: Sequence[str], i: int, k: int) -> tuple[tuple[str, ...], tu
     return left2, right2
 
 
-def _context(
-    lm: NgramLM,
-    left2: tuple[str, ...],
-    right2: tuple[str, ...],
-    before: str,
-    after: str,
-    spun_side: dict,
-    science: NgramLM | None = None,
-) -> tuple[float, float, float, float, float]:
-    """The CONTEXT_FEATURES of replacing ``before`` by ``after`` between ``left2`` and ``right2``."""
-    left, right = left2[-1], right2[0]
-    key = left2, before, right2
-    if key not in spun_side:
-        spun_side[key] = (
-            lm.score(left, before, right),
-            lm.trigram_score(left2, before, right2),
-            science.score(left, before, right) if science is not None else 0.0,
-        )
-    spun, spun_trigrams, spun_science = spun_side[key]
-    gain = lm.score(left, after, right) - spun
-    science_gain = science.score(left, after, right) - spun_science if science is not None else 0.0
-    new, old = lm.tokens(after), lm.tokens(before) or [left]
-    if new:
-        left_gain = lm.logprob(left, new[0]) - lm.logprob(left, old[0])
-        right_gain = lm.logprob(new[-1], right) - lm.logprob(old[-1], right)
-    else:  # a deletion: the left neighbour now meets the right one
-        left_gain, right_gain = gain, 0.0
-    return gain, left_gain, right_gain, lm.trigram_score(left2, after, right2) - spun_trigrams, science_gain
+def _contexts(
+    lm: NgramLM, items: Sequence[tuple[tuple[str, ...], tuple[str, ...], str, str]], science: NgramLM | None = None
+) -> list[tuple[float, float, float, float, float]]:
+    """The CONTEXT_FEATURES of each item (left2, right2, before, after): replacing ``before`` by ``after`` between
+    the two words before and the two after. All are read at once, and each number is the one ``lm.score``,
+    ``lm.trigram_score`` and ``lm.logprob`` give: the same logarithms, each sum taken in the same order."""
+    import numpy as np
+
+    if not items:
+        return []
+    windows: list[tuple[str, ...]] = []  # each read as lm.trigram_score reads it, its middle as lm.score does
+    shapes: list[tuple[int, int]] = []  # (words before the middle, words of the middle)
+    spun_of: dict[tuple, int] = {}  # each spun side once: it is shared by up to 3 replacements
+    rows = []
+    for left2, right2, before, after in items:
+        key = (left2, before, right2)
+        if key not in spun_of:
+            spun_of[key] = len(windows)
+            old = lm.tokens(before)
+            windows.append((*left2, *old, *right2))
+            shapes.append((len(left2), len(old)))
+        new = lm.tokens(after)
+        rows.append((spun_of[key], len(windows)))
+        windows.append((*left2, *new, *right2))
+        shapes.append((len(left2), len(new)))
+    local: dict[str, int] = {}
+    flat = np.fromiter((local.setdefault(w, len(local)) for window in windows for w in window), np.int64)
+    lengths = np.fromiter(map(len, windows), np.int64, len(windows))
+    lefts, middles = np.array(shapes, np.int64).T
+    owner = np.repeat(np.arange(len(windows)), lengths)
+    begin = np.cumsum(lengths) - lengths  # each window's first word in ``flat``
+    position = np.arange(len(flat)) - begin[owner]
+    # the bigrams lm.score reads: from the word before the middle to the word after it
+    middle = np.flatnonzero((position >= lefts[owner] - 1) & (position < (lefts + middles)[owner]))
+    scores, trigrams, bigrams = (x.tolist() for x in _ngram_logprobs(lm, local, flat, owner, position, middle, lefts))
+    in_science = _ngram_logprobs(science, local, flat, owner, position, middle)[0].tolist() if science else None
+    edge = (begin + lefts - 1).tolist()  # where the bigram of the word before the middle and its first word starts
+    last = (begin + lefts + middles - 1).tolist()  # ... of its last word (the word before, for none) and the next
+    middles = middles.tolist()
+    out = []
+    for spun, new in rows:
+        gain = scores[new] - scores[spun]
+        if middles[new]:
+            left = windows[spun][shapes[spun][0] - 1]
+            old_first = bigrams[edge[spun]] if middles[spun] else lm.logprob(left, left)  # no old words: (left, left)
+            left_gain, right_gain = bigrams[edge[new]] - old_first, bigrams[last[new]] - bigrams[last[spun]]
+        else:  # a deletion: the left neighbour now meets the right one
+            left_gain, right_gain = gain, 0.0
+        science_gain = in_science[new] - in_science[spun] if in_science is not None else 0.0
+        out.append((gain, left_gain, right_gain, trigrams[new] - trigrams[spun], science_gain))
+    return out
+
+
+def _ngram_logprobs(lm: NgramLM, local: dict[str, int], flat, owner, position, middle, lefts=None) -> tuple:
+    """For windows of words (``flat``: each word's index in ``local``, ``owner``: its window, ``position``: its
+    place there): the sum of ``lm.logprob`` over the bigrams starting at the words ``middle`` (each window's
+    ``lm.score``); with ``lefts`` (words before each window's middle), also each window's ``lm.trigram_score``
+    (the first bigram, then the trigrams, in order) and ``lm.logprob`` of the bigram starting at each word."""
+    import numpy as np
+
+    from restore.graph import bigram_indices, trigram_indices, unigram_counts
+    from restore.phrases import BACKOFF
+
+    ids = np.array([lm.ids.get(w, -1) for w in local], np.int64)[flat]
+    uni = unigram_counts(lm)
+    windows = int(owner[-1]) + 1 if len(owner) else 0
+
+    def bigram_logprobs(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # lm.logprob, and the bigrams' indices
+        a, b = ids[at], ids[at + 1]
+        k = bigram_indices(lm, a, b)
+        seen = lm.counts[np.maximum(k, 0)] / np.maximum(uni[np.maximum(a, 0)], 1)
+        unseen = BACKOFF * (np.where(b >= 0, uni[np.maximum(b, 0)], 0) + 0.5) / lm.total
+        return np.log(np.where(k >= 0, seen, unseen)), k
+
+    if lefts is None:
+        return (np.bincount(owner[middle], bigram_logprobs(middle)[0], windows),)
+    lengths = np.bincount(owner, minlength=windows)
+    at = np.flatnonzero(position < lengths[owner] - 1)
+    bigrams, k = np.zeros(len(flat)), np.full(len(flat), -1, np.int64)
+    bigrams[at], k[at] = bigram_logprobs(at)
+    scores = np.bincount(owner[middle], bigrams[middle], windows)
+    at = np.flatnonzero(position < lengths[owner] - 2)
+    t = trigram_indices(lm, k[at], ids[at + 2])
+    logprobs = math.log(BACKOFF) + bigrams[at + 1]
+    if len(lm.trigram_keys):  # else a model whose every trigram was too rare to keep
+        seen = np.log(lm.trigram_counts[np.maximum(t, 0)] / lm.counts[np.maximum(k[at], 0)])
+        logprobs = np.where(t >= 0, seen, logprobs)
+    first = np.where((lefts == 1) & (lengths > 1), bigrams[np.cumsum(lengths) - lengths], 0.0)
+    return scores, first + np.bincount(owner[at], logprobs, windows), bigrams
 
 
 def in_context(text: str, edit: Edit, context: Sequence[Edit]) -> tuple[str, Edit]:
@@ -444,44 +513,56 @@ _CONTEXT_INDEX = [FEATURES.index(f) for f in CONTEXT_FEATURES]
 
 
 def reread(
-    text: str, candidates: list[Candidate], context: Sequence[Edit], lm: NgramLM, science: NgramLM | None = None
-) -> list[Candidate]:
-    """``candidates`` with their CONTEXT_FEATURES read again where the ``context`` edits (the first pass's) they
-    do not overlap are made: in "a good deal chancy and ferocious one" each spun word misleads the n-grams
-    judging its neighbours (on dev: +0.3 BLEU at the same clean damage)."""
-    if not context:
-        return candidates
-    spans = words(text)
-    starts = {s: i for i, (s, _) in enumerate(spans)}
-    readings: dict[str, tuple[list[tuple[int, int]], list[str], dict[int, int]]] = {}
-    spun_side: dict = {}
-    out = []
-    for c in candidates:
-        i = starts[c.edit.start]
-        k = sum(1 for s, _ in spans[i:] if s < c.edit.end)
-        start, end = spans[max(i - 2, 0)][0], spans[min(i + k + 1, len(spans) - 1)][1]  # its window as it reads
-        made = [e for e in context if e.end <= c.edit.start or e.start >= c.edit.end]
-        if not any(e.start < end and start < e.end for e in made):  # nothing made there: it reads the same
-            out.append(c)
+    texts: Sequence[str],
+    candidates: Sequence[list[Candidate]],
+    contexts: Sequence[Sequence[Edit]],
+    lm: NgramLM,
+    science: NgramLM | None = None,
+) -> list[list[Candidate]]:
+    """Each sentence's ``candidates`` with their CONTEXT_FEATURES read again where its ``contexts`` edits (the first
+    pass's) they do not overlap are made: in "a good deal chancy and ferocious one" each spun word misleads the
+    n-grams judging its neighbours (on dev: +0.3 BLEU at the same clean damage). The candidates of all the
+    sentences are read together."""
+    out: list[list[Candidate]] = []
+    changed: list[Candidate] = []
+    windows: list[tuple] = []
+    for text, cands, context in zip(texts, candidates, contexts):
+        if not context:
+            out.append(cands)
             continue
-        moved_text, moved = in_context(text, c.edit, made)
-        if moved_text not in readings:
-            moved_spans = words(moved_text)
-            readings[moved_text] = (
-                moved_spans,
-                [moved_text[s:e].lower() for s, e in moved_spans],
-                {s: j for j, (s, _) in enumerate(moved_spans)},
-            )
-        moved_spans, moved_lowered, moved_starts = readings[moved_text]
-        j = moved_starts.get(moved.start, -1)
-        if j < 0 or j + k > len(moved_spans) or moved_spans[j + k - 1][1] != moved.end:  # a made edit ran into it
-            out.append(c)
-            continue
-        features = list(c.features)
-        window = _window(moved_lowered, j, k)
-        for f, value in zip(_CONTEXT_INDEX, _context(lm, *window, c.edit.before, c.edit.after, spun_side, science)):
-            features[f] = value
-        out.append(Candidate(c.edit, features))
+        spans = words(text)
+        starts = {s: i for i, (s, _) in enumerate(spans)}
+        readings: dict[str, tuple[list[tuple[int, int]], list[str], dict[int, int]]] = {}
+        row = []
+        for c in cands:
+            i = starts[c.edit.start]
+            k = sum(1 for s, _ in spans[i:] if s < c.edit.end)
+            start, end = spans[max(i - 2, 0)][0], spans[min(i + k + 1, len(spans) - 1)][1]  # its window as it reads
+            made = [e for e in context if e.end <= c.edit.start or e.start >= c.edit.end]
+            if not any(e.start < end and start < e.end for e in made):  # nothing made there: it reads the same
+                row.append(c)
+                continue
+            moved_text, moved = in_context(text, c.edit, made)
+            if moved_text not in readings:
+                moved_spans = words(moved_text)
+                readings[moved_text] = (
+                    moved_spans,
+                    [moved_text[s:e].lower() for s, e in moved_spans],
+                    {s: j for j, (s, _) in enumerate(moved_spans)},
+                )
+            moved_spans, moved_lowered, moved_starts = readings[moved_text]
+            j = moved_starts.get(moved.start, -1)
+            if j < 0 or j + k > len(moved_spans) or moved_spans[j + k - 1][1] != moved.end:  # a made edit ran into it
+                row.append(c)
+                continue
+            again = Candidate(c.edit, list(c.features))
+            row.append(again)
+            changed.append(again)
+            windows.append((*_window(moved_lowered, j, k), c.edit.before, c.edit.after))
+        out.append(row)
+    for candidate, values in zip(changed, _contexts(lm, windows, science)):
+        for f, value in zip(_CONTEXT_INDEX, values):
+            candidate.features[f] = value
     return out
 
 

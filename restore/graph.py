@@ -221,7 +221,6 @@ def trigram_scores(lm, left: tuple, ids: np.ndarray, right: tuple, repeats: np.n
     ``repeats[r]`` candidates follow each other in ``ids``. Each bigram of the window is looked up once."""
     from restore.phrases import BACKOFF
 
-    size = len(lm.ids)
     uni = unigram_counts(lm)
     mid = len(left)
 
@@ -255,11 +254,9 @@ def trigram_scores(lm, left: tuple, ids: np.ndarray, right: tuple, repeats: np.n
         kab, ic = bigram(j), w[j + 2]
         if not len(lm.trigram_keys):  # a model whose every trigram was too rare to keep
             return np.log(BACKOFF) + bigram_logprob(j + 1)
-        key = kab * size + ic
-        t = np.minimum(_search(lm.trigram_keys, key), len(lm.trigram_keys) - 1)
-        found = (kab >= 0) & (ic >= 0) & (lm.trigram_keys[t] == key)
-        seen = np.log(lm.trigram_counts[t] / lm.counts[np.maximum(kab, 0)])
-        return np.where(found, seen, np.log(BACKOFF) + bigram_logprob(j + 1))
+        t = trigram_indices(lm, kab, ic)
+        seen = np.log(lm.trigram_counts[np.maximum(t, 0)] / lm.counts[np.maximum(kab, 0)])
+        return np.where(t >= 0, seen, np.log(BACKOFF) + bigram_logprob(j + 1))
 
     total = np.zeros(len(ids))
     if len(left) == 1:
@@ -274,6 +271,16 @@ def bigram_indices(lm, ia, ib) -> np.ndarray:
     key = ia * len(lm.ids) + ib
     k = np.minimum(_search(lm.keys, key), len(lm.keys) - 1)
     return np.where((ia >= 0) & (ib >= 0) & (lm.keys[k] == key), k, -1)
+
+
+def trigram_indices(lm, kab, ic) -> np.ndarray:
+    """The index in ``lm.trigram_keys`` of each trigram: the bigram of index ``kab`` (``bigram_indices``) followed by
+    word id ``ic`` (-1: unknown), or -1 where it was not kept."""
+    if not len(lm.trigram_keys):  # a model whose every trigram was too rare to keep
+        return np.full(np.shape(kab), -1, np.int64)
+    key = kab * len(lm.ids) + ic
+    t = np.minimum(_search(lm.trigram_keys, key), len(lm.trigram_keys) - 1)
+    return np.where((kab >= 0) & (ic >= 0) & (lm.trigram_keys[t] == key), t, -1)
 
 
 def _search(keys: np.ndarray, queries) -> np.ndarray:

@@ -127,7 +127,7 @@ class Pipeline:
         self, sentences: Sequence[str], candidates: Sequence[list[Candidate]], first: Look
     ) -> list[list[Candidate]]:
         """Step 4: the candidates' context features read again where the edits ``first`` makes are made."""
-        return [reread(s, cs, first.choose(cs), self.ngrams, self.science) for s, cs in zip(sentences, candidates)]
+        return reread(sentences, candidates, [first.choose(cs) for cs in candidates], self.ngrams, self.science)
 
     def relook(
         self, sentences: Sequence[str], candidates: Sequence[list[Candidate]], first: Look

@@ -111,7 +111,7 @@ def test_candidates_are_reread_with_the_other_edits_of_the_first_pass_made():
     top, good = Edit(13, 17, "best", "top"), Edit(13, 17, "best", "good")
     diplomat, day = Edit(18, 28, "ambassador", "diplomat"), Edit(54, 60, "Monday", "day")
     raw = [Candidate(e, [0.5] * len(FEATURES)) for e in (top, good, diplomat, day)]
-    again = reread(text, raw, [top, diplomat], lm)  # the first pass made "top" and "diplomat"
+    (again,) = reread([text], [raw], [[top, diplomat]], lm)  # the first pass made "top" and "diplomat"
     by_edit = {c.edit: dict(zip(FEATURES, c.features)) for c in again}
     for edit in (top, good):  # "best" reads between "washington's" and "diplomat" now, "ambassador" never
         left, right = ("<s>", "washington's"), ("diplomat", "arrived")
@@ -127,9 +127,9 @@ def test_candidates_are_reread_with_the_other_edits_of_the_first_pass_made():
         left, "ambassador", right
     )
     assert by_edit[day]["trigram_gain"] == 0.5  # nothing made within two words: not read again
-    assert reread(text, raw, [], lm) == raw
+    assert reread([text], [raw], [[]], lm) == [raw]
     joined = [Candidate(Edit(2, 3, "b", "c"), [0.5] * len(FEATURES))]  # "a-b" is one word: read as it was
-    assert reread("a,b", joined, [Edit(1, 2, ",", "-")], lm) == joined
+    assert reread(["a,b"], [joined], [[Edit(1, 2, ",", "-")]], lm) == [joined]
 
 
 def test_an_edit_in_context_moves_with_the_edits_made_before_it():
