@@ -289,23 +289,24 @@ def _pairs(
             in_science = _pair_counts(science, in_a, in_b)
             seen = seen + in_science
             freq_a, freq_b = np.where(in_a >= 0, freq[in_a], 1), np.where(in_b >= 0, freq[in_b], 1)
-            picks += _associated(in_science, freq_a, freq_b, syn_a, syn_b)[:1]
-        picks = _associated(seen, counts[ids_a], counts[ids_b], syn_a, syn_b)[:PAIR_TOP] + picks
+            picks += _associated(in_science, freq_a, freq_b, syn_a, syn_b, 1)
+        picks = _associated(seen, counts[ids_a], counts[ids_b], syn_a, syn_b, PAIR_TOP) + picks
         for x, y in picks:
             out[(spans[i][0], spans[i + 1][1], f"{names_a[x]} {names_b[y]}")] = (i, int(seen[x, y]))
     return out
 
 
-def _associated(seen, freq_a, freq_b, syn_a, syn_b) -> list[tuple[int, int]]:
-    """The (row, column) of the pairs seen together at least twice (``seen``), best first: each count over the
-    square roots of its words' frequencies and over the synonyms their entries list (log ``syn_a``, ``syn_b``)."""
+def _associated(seen, freq_a, freq_b, syn_a, syn_b, top: int) -> list[tuple[int, int]]:
+    """The (row, column) of the ``top`` pairs seen together at least twice (``seen``), best first: each count over
+    the square roots of its words' frequencies and over the synonyms their entries list (log ``syn_a``, ``syn_b``)."""
     import numpy as np
 
-    log_a, log_b = np.log(freq_a) / 2 + syn_a, np.log(freq_b) / 2 + syn_b
-    score = np.log(np.maximum(seen, 1)) - log_a[:, None] - log_b[None, :]
     kept = np.flatnonzero(seen >= 2)  # only these are ranked (ties: in row-major order)
-    order = kept[np.argsort(-score.ravel()[kept], kind="stable")]
-    return [divmod(flat, seen.shape[1]) for flat in order.tolist()]
+    rows, columns = np.divmod(kept, seen.shape[1])
+    log_a, log_b = np.log(freq_a) / 2 + syn_a, np.log(freq_b) / 2 + syn_b
+    score = np.log(seen.ravel()[kept]) - log_a[rows] - log_b[columns]
+    best = np.argsort(-score, kind="stable")[:top]
+    return list(zip(rows[best].tolist(), columns[best].tolist()))
 
 
 @lru_cache(maxsize=1 << 16)

@@ -325,4 +325,5 @@ def test_pair_counts_give_each_pair_its_count_whatever_the_order_of_the_words_an
     assert seen[2, 1] == 2 and seen[0, 3] == 0 and seen[1].tolist() == [0, 0, 0, 0]  # "zzz" is unknown
     ones = np.ones(4)
     # seen at least twice, best first; ties in row-major order
-    assert _associated(seen, ones, ones, np.zeros(4), np.zeros(4)) == [(0, 0), (0, 1), (2, 0), (2, 1)]
+    assert _associated(seen, ones, ones, np.zeros(4), np.zeros(4), 9) == [(0, 0), (0, 1), (2, 0), (2, 1)]
+    assert _associated(seen, ones, ones, np.zeros(4), np.zeros(4), 3) == [(0, 0), (0, 1), (2, 0)]
