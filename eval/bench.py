@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from restore.edits import Edit, words
+from restore.engine import BATCH_SIZE
 from restore.lm import NAME as LM_NAME
 
 
@@ -355,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pairs", type=Path, help="JSON Lines of {spun, original[, clean]}")
     ap.add_argument("--model", help="model folder (default: the bundled model)")
     ap.add_argument("--limit", type=int, help="use only the first N rows")
-    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     ap.add_argument("--speed", action="store_true", help="measure speed (the corpus sample is --pairs' spun text)")
     ap.add_argument("--phrases", type=Path, help="TSV of real spun phrases and their originals")
     ap.add_argument("--lm", action="store_true", help="with the language model's second look (not with --speed)")

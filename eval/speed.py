@@ -20,6 +20,8 @@ import statistics
 import time
 from pathlib import Path
 
+from restore.engine import BATCH_SIZE
+
 ARTICLE = Path(__file__).resolve().parent / "article_spun.txt"
 
 
@@ -28,7 +30,7 @@ def _peak_rss_mb() -> float:
 
 
 def plain_transformers_seconds(
-    model_dir: Path, sentences: list[str], batch_size: int = 32, warm_up: list[str] | None = None
+    model_dir: Path, sentences: list[str], batch_size: int = BATCH_SIZE, warm_up: list[str] | None = None
 ) -> float:
     """The strong baseline: the transformers model called as is (fp32, the head on every token), on
     length-sorted batches, then the best label per token; ``warm_up`` is run first, untimed."""

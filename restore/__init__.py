@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, overload
 
+from restore.engine import BATCH_SIZE
+
 if TYPE_CHECKING:
     from restore.restorer import Restorer
 
@@ -24,7 +26,7 @@ _default: Restorer | None = None
 def restore(texts: str, batch_size: int = ..., show_progress_bar: bool = ...) -> str: ...
 @overload
 def restore(texts: list[str], batch_size: int = ..., show_progress_bar: bool = ...) -> list[str]: ...
-def restore(texts: str | list[str], batch_size: int = 32, show_progress_bar: bool = False) -> str | list[str]:
+def restore(texts: str | list[str], batch_size: int = BATCH_SIZE, show_progress_bar: bool = False) -> str | list[str]:
     """Restore a text, or a list of texts, with the bundled model (loaded once, on first call)."""
     global _default
     if _default is None:

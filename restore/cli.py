@@ -17,6 +17,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from restore.engine import BATCH_SIZE
+
 BLOCK_CHARS = 200_000  # text is restored in blocks of at most this many characters, so memory stays bounded
 SENTENCE_WINDOW = 10_000  # characters before a block's end searched for a sentence start when it has no newline
 _SPACE = re.compile(r"\s+")
@@ -145,7 +147,8 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a second look by the SmolLM2 language model: more right edits, ~30x slower (pip install restore[lm])",
     )
-    ap.add_argument("--batch-size", type=int, default=32, metavar="N", help="sentences per model call (default 32)")
+    help_batch = f"sentences per model call (default {BATCH_SIZE})"
+    ap.add_argument("--batch-size", type=int, default=BATCH_SIZE, metavar="N", help=help_batch)
     ap.add_argument(
         "--min-confidence", type=float, metavar="P", help="apply only edits at least this sure (default: the model's)"
     )

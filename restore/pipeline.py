@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from restore.edits import Edit
+from restore.engine import BATCH_SIZE
 from restore.features import Candidate, propose, relook, reread
 from restore.looks import Look, choose
 from restore.segment import split
@@ -67,7 +68,7 @@ class Pipeline:
     def run(
         self,
         texts: Sequence[str],
-        batch_size: int = 32,
+        batch_size: int = BATCH_SIZE,
         min_confidence: float | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> list[Decision]:
@@ -84,7 +85,7 @@ class Pipeline:
     def decide(
         self,
         sentences: Sequence[str],
-        batch_size: int = 32,
+        batch_size: int = BATCH_SIZE,
         min_confidence: float | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> list[Decision]:
@@ -106,7 +107,7 @@ class Pipeline:
         return out
 
     def tag(
-        self, sentences: Sequence[str], batch_size: int = 32, progress: Callable[[int], None] | None = None
+        self, sentences: Sequence[str], batch_size: int = BATCH_SIZE, progress: Callable[[int], None] | None = None
     ) -> list[Tags]:
         """Step 2: the tagger's proposal for each word of each sentence."""
         from restore.engine import tag_sentences

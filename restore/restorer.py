@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, overload
 
 from restore.edits import Edit, apply
+from restore.engine import BATCH_SIZE
 from restore.segment import split
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class Restorer:
     def __init__(
         self,
         model: str | Path | None = None,
-        batch_size: int = 32,
+        batch_size: int = BATCH_SIZE,
         min_confidence: float | None = None,
         engine: str = "auto",
         lm: bool | str | Path = False,
