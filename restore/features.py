@@ -445,8 +445,8 @@ def _contexts(
     position = np.arange(len(flat)) - begin[owner]
     # the bigrams lm.score reads: from the word before the middle to the word after it
     middle = np.flatnonzero((position >= lefts[owner] - 1) & (position < (lefts + middles)[owner]))
-    scores, trigrams, bigrams = (x.tolist() for x in _ngram_logprobs(lm, local, flat, owner, position, middle, lefts))
-    in_science = _ngram_logprobs(science, local, flat, owner, position, middle)[0].tolist() if science else None
+    scores, trigrams, bigrams = (x.tolist() for x in _ngram_logprobs(lm, local, flat, lengths, middle, lefts))
+    in_science = None if science is None else _ngram_logprobs(science, local, flat, lengths, middle)[0].tolist()
     edge = (begin + lefts - 1).tolist()  # where the bigram of the word before the middle and its first word starts
     last = (begin + lefts + middles - 1).tolist()  # ... of its last word (the word before, for none) and the next
     middles = middles.tolist()
@@ -464,11 +464,12 @@ def _contexts(
     return out
 
 
-def _ngram_logprobs(lm: NgramLM, local: dict[str, int], flat, owner, position, middle, lefts=None) -> tuple:
-    """For windows of words (``flat``: each word's index in ``local``, ``owner``: its window, ``position``: its
-    place there): the sum of ``lm.logprob`` over the bigrams starting at the words ``middle`` (each window's
-    ``lm.score``); with ``lefts`` (words before each window's middle), also each window's ``lm.trigram_score``
-    (the first bigram, then the trigrams, in order) and ``lm.logprob`` of the bigram starting at each word."""
+def _ngram_logprobs(lm: NgramLM, local: dict[str, int], flat, lengths, middle, lefts=None) -> tuple:
+    """For windows of words one after another in ``flat`` (each word's index in ``local``; ``lengths``: each
+    window's number of words): the sum of ``lm.logprob`` over the bigrams starting at the words ``middle`` (each
+    window's ``lm.score``); with ``lefts`` (the words before each window's middle), also each window's
+    ``lm.trigram_score`` (the first bigram, then the trigrams, in order) and ``lm.logprob`` of the bigram starting
+    at each word (0 at a window's last)."""
     import numpy as np
 
     from restore.graph import bigram_indices, trigram_indices, unigram_counts
@@ -476,7 +477,9 @@ def _ngram_logprobs(lm: NgramLM, local: dict[str, int], flat, owner, position, m
 
     ids = np.array([lm.ids.get(w, -1) for w in local], np.int64)[flat]
     uni = unigram_counts(lm)
-    windows = int(owner[-1]) + 1 if len(owner) else 0
+    windows = len(lengths)
+    owner = np.repeat(np.arange(windows), lengths)
+    position = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
     def bigram_logprobs(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # lm.logprob, and the bigrams' indices
         a, b = ids[at], ids[at + 1]
@@ -487,7 +490,6 @@ def _ngram_logprobs(lm: NgramLM, local: dict[str, int], flat, owner, position, m
 
     if lefts is None:
         return (np.bincount(owner[middle], bigram_logprobs(middle)[0], windows),)
-    lengths = np.bincount(owner, minlength=windows)
     at = np.flatnonzero(position < lengths[owner] - 1)
     bigrams, k = np.zeros(len(flat)), np.full(len(flat), -1, np.int64)
     bigrams[at], k[at] = bigram_logprobs(at)

@@ -215,19 +215,19 @@ class NgramLM:
     def unigram(self, text: str) -> float:
         """Mean log-frequency of the words of ``text``: spinners favour rarer synonyms."""
         w = self.tokens(text)
-        return sum(math.log((self.unigrams.get(x, 0) + 0.5) / self.total) for x in w) / max(len(w), 1)
+        return _added(math.log((self.unigrams.get(x, 0) + 0.5) / self.total) for x in w) / max(len(w), 1)
 
     def score(self, left: str, middle: str, right: str) -> float:
         """Log-probability of the bigrams from ``left`` through the words of ``middle`` to ``right``."""
         w = (left, *_tokens(middle), right)
-        return sum(map(self.logprob, w, w[1:]))
+        return _added(map(self.logprob, w, w[1:]))
 
     def trigram_score(self, left: tuple[str, ...], middle: str, right: tuple[str, ...]) -> float:
         """Log-probability of the words of ``middle`` and then ``right`` after ``left`` (two words, or
         ``("<s>",)`` at a sentence start, where the first word has only the bigram to go by)."""
         w = (*left, *_tokens(middle), *right)
         first = self.logprob(w[0], w[1]) if len(left) == 1 and len(w) > 1 else 0.0
-        return first + sum(map(self.trigram_logprob, w, w[1:], w[2:]))
+        return first + _added(map(self.trigram_logprob, w, w[1:], w[2:]))
 
     def save(self, path: Path) -> None:
         size = len(self.ids)
@@ -275,6 +275,15 @@ def words_array(words) -> np.ndarray:
 def array_words(array: np.ndarray) -> list[str]:
     """The words ``words_array`` stored, in order."""
     return bytes(array).decode("utf-8").split("\n")
+
+
+def _added(values: Iterable[float]) -> float:
+    """The sum of ``values`` from left to right, as numpy's ``bincount`` and ``cumsum`` take it (``sum`` compensates
+    rounding since Python 3.12: a feature would differ in its last digits by Python version)."""
+    total = 0.0
+    for value in values:
+        total += value
+    return total
 
 
 def _find(keys: np.ndarray, key: int) -> int:

@@ -327,3 +327,43 @@ def test_pair_counts_give_each_pair_its_count_whatever_the_order_of_the_words_an
     # seen at least twice, best first; ties in row-major order
     assert _associated(seen, ones, ones, np.zeros(4), np.zeros(4), 9) == [(0, 0), (0, 1), (2, 0), (2, 1)]
     assert _associated(seen, ones, ones, np.zeros(4), np.zeros(4), 3) == [(0, 0), (0, 1), (2, 0)]
+
+
+def test_context_features_read_together_are_those_read_one_at_a_time():
+    """_contexts reads every candidate's window in one go: each number must be what lm.score, lm.trigram_score and
+    lm.logprob give for it alone, deletions, unknown words, phrases and sentence ends included."""
+    import random
+
+    from restore.features import _contexts
+
+    news = NgramLM.build(CLEAN)
+    science = NgramLM.build(["the module accepts an integer", "an integer encoding of the arithmetic mean"] * 2)
+    rng = random.Random(0)
+    vocabulary = sorted(news.ids)[:60] + ["zzzunknown", "the", "diplomat"]
+    items = []
+    for _ in range(400):
+        sentence = [rng.choice(vocabulary) for _ in range(rng.randint(1, 7))]
+        i = rng.randrange(len(sentence))
+        k = rng.randint(1, min(3, len(sentence) - i))
+        left2 = tuple(sentence[i - 2 : i]) if i >= 2 else ("<s>", *sentence[:i])
+        right2 = tuple(sentence[i + k : i + k + 2]) + (("</s>",) if i + k + 2 > len(sentence) else ())
+        after = " ".join(rng.choice(vocabulary) for _ in range(rng.choice([0, 1, 1, 2, 3])))
+        items.append((left2, right2, " ".join(sentence[i : i + k]), after))
+    items += items[:50]  # the same spun side for several replacements
+    for model in (science, None):
+        for (left2, right2, before, after), found in zip(items, _contexts(news, items, model)):
+            left, right = left2[-1], right2[0]
+            gain = news.score(left, after, right) - news.score(left, before, right)
+            new, old = news.tokens(after), news.tokens(before)
+            edges = (
+                (
+                    news.logprob(left, new[0]) - news.logprob(left, old[0]),
+                    news.logprob(new[-1], right) - news.logprob(old[-1], right),
+                )
+                if new
+                else (gain, 0.0)
+            )
+            trigram = news.trigram_score(left2, after, right2) - news.trigram_score(left2, before, right2)
+            in_science = science.score(left, after, right) - science.score(left, before, right) if model else 0.0
+            assert found == (gain, *edges, trigram, in_science), (left2, right2, before, after)
+    assert _contexts(news, [], science) == []
