@@ -62,7 +62,7 @@ class SpunHead:
         word's value does not depend on how many rows BLAS multiplies with it (its blocking changes the rounding)."""
         import numpy as np
 
-        with self._blas.limit(limits=1, user_api="blas"):  # BLAS threads left spinning slow the tagger's by 25%
+        with self._blas.limit(limits=1, user_api="blas"):  # BLAS threads left spinning slowed the tagger by 25%
             z = np.maximum(hidden.astype(np.float64) @ self.w1 + self.b1, 0) @ self.w2 + self.b2
         z = z.astype(np.float32)
         return (1 / (1 + np.exp(-np.clip(z.astype(np.float64), -50, 50)))).tolist()

@@ -364,6 +364,8 @@ def test_context_features_read_together_are_those_read_one_at_a_time():
                 else (gain, 0.0)
             )
             trigram = news.trigram_score(left2, after, right2) - news.trigram_score(left2, before, right2)
-            in_science = science.score(left, after, right) - science.score(left, before, right) if model else 0.0
+            in_science = (
+                science.score(left, after, right) - science.score(left, before, right) if model is not None else 0.0
+            )
             assert found == (gain, *edges, trigram, in_science), (left2, right2, before, after)
     assert _contexts(news, [], science) == []
