@@ -454,8 +454,11 @@ def _contexts(
     for spun, new in rows:
         gain = scores[new] - scores[spun]
         if middles[new]:
-            left = windows[spun][shapes[spun][0] - 1]
-            old_first = bigrams[edge[spun]] if middles[spun] else lm.logprob(left, left)  # no old words: (left, left)
+            if middles[spun]:
+                old_first = bigrams[edge[spun]]
+            else:  # no old words: the left word is read after itself, as lm.logprob(left, old[0]) did
+                left = windows[spun][shapes[spun][0] - 1]
+                old_first = lm.logprob(left, left)
             left_gain, right_gain = bigrams[edge[new]] - old_first, bigrams[last[new]] - bigrams[last[spun]]
         else:  # a deletion: the left neighbour now meets the right one
             left_gain, right_gain = gain, 0.0
