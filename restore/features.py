@@ -319,18 +319,13 @@ def _ids_in(lm: NgramLM, names: tuple[str, ...]):
 
 
 def _pair_counts(lm: NgramLM, ids_a, ids_b):
-    """How often ``lm`` saw each word of ``ids_a`` followed by each of ``ids_b`` (word ids, -1: unknown). Both
-    sorted first, the bigram keys are looked up in ascending order without sorting the grid of them."""
+    """How often ``lm`` saw each word of ``ids_a`` followed by each of ``ids_b`` (word ids, -1: unknown)."""
     import numpy as np
 
-    order_a, order_b = ids_a.argsort(kind="stable"), ids_b.argsort(kind="stable")
-    a, b = ids_a[order_a], ids_b[order_b]
-    key = (a[:, None] * len(lm.ids) + b[None, :]).ravel()
-    k = np.minimum(lm.keys.searchsorted(key), len(lm.keys) - 1)
-    seen = ((a[:, None] >= 0) & (b[None, :] >= 0)).ravel() & (lm.keys[k] == key)
-    out = np.empty((len(a), len(b)), np.int64)
-    out[np.ix_(order_a, order_b)] = np.where(seen, lm.counts[k], 0).reshape(len(a), len(b))
-    return out
+    from restore.graph import bigram_indices
+
+    k = bigram_indices(lm, ids_a[:, None], ids_b[None, :])
+    return np.where(k >= 0, lm.counts[np.maximum(k, 0)], 0).astype(np.int64)
 
 
 def _plain(text: str, spans: list[tuple[int, int]], i: int) -> bool:

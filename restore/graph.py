@@ -268,9 +268,7 @@ def trigram_scores(lm, left: tuple, ids: np.ndarray, right: tuple, repeats: np.n
 
 def bigram_indices(lm, ia, ib) -> np.ndarray:
     """The index in ``lm.keys`` of each bigram (a, b) of word ids (-1: unknown), or -1 where it was never seen."""
-    key = ia * len(lm.ids) + ib
-    k = np.minimum(_search(lm.keys, key), len(lm.keys) - 1)
-    return np.where((ia >= 0) & (ib >= 0) & (lm.keys[k] == key), k, -1)
+    return _indices(lm.keys, lm.bigram_filter, ia * len(lm.ids) + ib, (ia >= 0) & (ib >= 0))
 
 
 def trigram_indices(lm, kab, ic) -> np.ndarray:
@@ -278,9 +276,23 @@ def trigram_indices(lm, kab, ic) -> np.ndarray:
     word id ``ic`` (-1: unknown), or -1 where it was not kept."""
     if not len(lm.trigram_keys):  # a model whose every trigram was too rare to keep
         return np.full(np.shape(kab), -1, np.int64)
-    key = kab * len(lm.ids) + ic
-    t = np.minimum(_search(lm.trigram_keys, key), len(lm.trigram_keys) - 1)
-    return np.where((kab >= 0) & (ic >= 0) & (lm.trigram_keys[t] == key), t, -1)
+    return _indices(lm.trigram_keys, lm.trigram_filter, kab * len(lm.ids) + ic, (kab >= 0) & (ic >= 0))
+
+
+def _indices(keys: np.ndarray, maybe, queries, known) -> np.ndarray:
+    """The index of each of ``queries`` in the sorted ``keys``, or -1 where it is absent or not ``known``; only the
+    queries the KeyFilter ``maybe`` lets through are searched for."""
+    if np.ndim(queries) == 0:
+        k = min(int(keys.searchsorted(queries)), len(keys) - 1)
+        return np.int64(k if known and keys[k] == queries else -1)
+    queries, known = np.broadcast_arrays(queries, known)
+    out = np.full(queries.shape, -1, np.int64)
+    at = np.flatnonzero(known & maybe(queries))
+    wanted = queries.ravel()[at]
+    k = np.minimum(_search(keys, wanted), len(keys) - 1)
+    found = keys[k] == wanted
+    out.ravel()[at[found]] = k[found]
+    return out
 
 
 def _search(keys: np.ndarray, queries) -> np.ndarray:

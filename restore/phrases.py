@@ -27,6 +27,7 @@ from restore.edits import KEPT, diff, words
 MAX_N = 5  # longest spun n-gram looked up
 TOP = 3  # originals kept per n-gram
 BACKOFF = 0.4  # stupid backoff weight of the unigram estimate
+FILTER_BITS = 26  # a KeyFilter's bitmap: 2^26 bits (8 MB) for the ~4M bigrams or trigrams of news, ~6% of them set
 _SPACES = re.compile(r"\s+")
 
 
@@ -141,6 +142,8 @@ class NgramLM:
         self.trigram_keys = _keys(continues, thirds, size)
         self.trigram_counts = trigram_counts
         self.total = sum(unigrams.values())
+        self.bigram_filter = KeyFilter(self.keys)
+        self.trigram_filter = KeyFilter(self.trigram_keys)
         # the same phrases and word pairs come up in sentence after sentence: remember them
         self._bigram = lru_cache(maxsize=1 << 18)(self._bigram)  # shared by a context's trigrams
         self.logprob = lru_cache(maxsize=1 << 18)(self.logprob)
@@ -253,6 +256,28 @@ class NgramLM:
             return cls(unigrams, *(arrays[name] for name in names))
         except (lzma.LZMAError, zipfile.BadZipFile, ValueError, KeyError, EOFError) as e:
             raise ValueError(f"{path}: not an n-gram table written by NgramLM.save ({type(e).__name__})") from None
+
+
+class KeyFilter:
+    """Which int64 keys may be in a set of keys: one bit per hash of each key (a Bloom filter of one hash), so a key
+    whose bit is clear is surely absent. Most bigrams a sentence's candidates make were never seen: their binary
+    search in millions of keys is skipped."""
+
+    _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the top bits of key * 2^64 / golden ratio
+
+    def __init__(self, keys: np.ndarray) -> None:
+        bits = np.zeros(1 << FILTER_BITS, bool)
+        bits[self._hash(keys)] = True
+        self.bits = np.packbits(bits, bitorder="little")
+
+    @classmethod
+    def _hash(cls, keys: np.ndarray) -> np.ndarray:
+        return (np.asarray(keys).astype(np.uint64) * cls._MULTIPLIER) >> np.uint64(64 - FILTER_BITS)
+
+    def __call__(self, keys: np.ndarray) -> np.ndarray:
+        """False where a key is surely absent, True where it may be present."""
+        h = self._hash(keys)
+        return (self.bits[h >> np.uint64(3)] >> (h & np.uint64(7)).astype(np.uint8)) & 1 == 1
 
 
 def save_arrays(path: Path, **arrays: np.ndarray) -> None:

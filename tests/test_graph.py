@@ -7,8 +7,8 @@ import lzma
 import numpy as np
 import pytest
 
-from restore.graph import SynonymGraph, relations, trigram_scores
-from restore.phrases import NgramLM
+from restore.graph import SynonymGraph, bigram_indices, relations, trigram_indices, trigram_scores
+from restore.phrases import KeyFilter, NgramLM
 from tests.conftest import CORPUS
 
 PAIRS = [
@@ -104,3 +104,27 @@ def test_the_batched_reading_is_the_n_gram_models_own():
     windows = [rows[0], rows[0], rows[1], rows[1], rows[2]]
     expected = [lm.trigram_score(window[0], c, window[1]) for window, c in zip(windows, candidates)]
     assert np.allclose(trigram_scores(lm, left, ids, right, counts), expected, rtol=0, atol=1e-9)
+
+
+def test_a_key_filter_lets_every_key_through_and_stops_nearly_all_others():
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(0, 1 << 40, 100_000))
+    others = np.setdiff1d(rng.integers(0, 1 << 40, 100_000), keys)
+    maybe = KeyFilter(keys)
+    assert maybe(keys).all()
+    assert maybe(others).mean() < 0.01  # 100k keys set at most 100k of the 2^26 bits
+
+
+def test_bigrams_and_trigrams_looked_up_in_bulk_are_found_as_one_at_a_time():
+    lm = NgramLM.build(CORPUS.splitlines())
+    vocabulary = [*lm.ids, "unknownword"]
+    ids = np.array([lm.ids.get(w, -1) for w in vocabulary], np.int64)
+    a, b = np.repeat(ids, len(ids)), np.tile(ids, len(ids))
+    k = bigram_indices(lm, a, b)
+    assert k.tolist() == [lm._bigram(x, y) for x in vocabulary for y in vocabulary]
+    assert bigram_indices(lm, ids[:, None], ids[None, :]).ravel().tolist() == k.tolist()  # a grid, as _pairs asks
+    assert bigram_indices(lm, ids[3], ids[4]) == k[3 * len(ids) + 4]  # one pair
+    t = trigram_indices(lm, np.repeat(k, len(ids)), np.tile(ids, len(k)))
+    assert (t >= 0).sum() == len(lm.trigram_keys)  # every trigram kept is found, each once
+    found = lm.trigram_keys[t[t >= 0]]
+    assert (found == np.repeat(k, len(ids))[t >= 0] * len(lm.ids) + np.tile(ids, len(k))[t >= 0]).all()
