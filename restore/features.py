@@ -95,10 +95,9 @@ def _log(x: float) -> float:
 
 def _in_number(text: str, start: int, end: int) -> bool:
     """Does ``text[start:end]`` cut through a number ("following 5" of "following 5:30", "2" of "2,000")?"""
-    left, right = text[max(start - 2, 0) : start], text[end : end + 2]
-    cut_left = text[start : start + 1].isdigit() and len(left) == 2 and left[0].isdigit() and left[1] in ":,./"
-    cut_right = text[end - 1 : end].isdigit() and len(right) == 2 and right[0] in ":,./" and right[1].isdigit()
-    return cut_left or cut_right
+    if text[start : start + 1].isdigit() and start >= 2 and text[start - 1] in ":,./" and text[start - 2].isdigit():
+        return True
+    return text[end - 1 : end].isdigit() and end + 2 <= len(text) and text[end] in ":,./" and text[end + 1].isdigit()
 
 
 def propose(

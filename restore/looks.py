@@ -59,7 +59,9 @@ class Look:
 
     def choose(self, candidates: Sequence[Candidate], min_confidence: float | None = None) -> list[Edit]:
         """The likeliest non-overlapping candidates at least ``min_confidence`` (default: the look's own) likely."""
-        return choose(self.scored(candidates), self.min_confidence if min_confidence is None else min_confidence)
+        threshold = self.min_confidence if min_confidence is None else min_confidence
+        likely = [(c.edit, p) for c, p in zip(candidates, self.probabilities(candidates)) if p >= threshold]
+        return choose([Edit(e.start, e.end, e.before, e.after, p) for e, p in likely], threshold)
 
     def to_json(self) -> dict:
         """The look as ``restore.json`` holds it: each weight under its feature's name."""

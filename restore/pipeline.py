@@ -71,11 +71,12 @@ class Pipeline:
         batch_size: int = BATCH_SIZE,
         min_confidence: float | None = None,
         progress: Callable[[int], None] | None = None,
+        candidates: bool = True,
     ) -> list[Decision]:
         """Each text's decision (``min_confidence``: the final look's own by default); ``progress`` is called
-        with the number of sentences done."""
+        with the number of sentences done; ``candidates`` False leaves them out (the edits alone are made)."""
         spans = [(t, s, e) for t, text in enumerate(texts) for s, e in split(text)]
-        found = self.decide([texts[t][s:e] for t, s, e in spans], batch_size, min_confidence, progress)
+        found = self.decide([texts[t][s:e] for t, s, e in spans], batch_size, min_confidence, progress, candidates)
         out = [Decision([], []) for _ in texts]
         for (t, s, _), decision in zip(spans, found):
             out[t].candidates += [_moved(x, s) for x in decision.candidates]
@@ -88,8 +89,9 @@ class Pipeline:
         batch_size: int = BATCH_SIZE,
         min_confidence: float | None = None,
         progress: Callable[[int], None] | None = None,
+        candidates: bool = True,
     ) -> list[Decision]:
-        """Each sentence's decision: steps 2 to 6."""
+        """Each sentence's decision: steps 2 to 6 (``candidates`` False: the edits alone)."""
         threshold = self.final.min_confidence if min_confidence is None else min_confidence
         if self.second is None:
             found = self.candidates(sentences, self.tag(sentences, batch_size, progress))
@@ -100,6 +102,8 @@ class Pipeline:
                 found += self.candidates(part, self.tag(part, batch_size))
                 if progress:
                     progress(len(part))
+        if not candidates:
+            return [Decision([], self.final.choose(cs, threshold)) for cs in found]
         out = []
         for cs in found:
             scored = self.final.scored(cs)

@@ -123,7 +123,7 @@ class Restorer:
         single, docs = _as_list(texts)
         bar = _progress(sum(len(split(text)) for text in docs)) if show_progress_bar else None
         found = self.pipeline.run(
-            docs, batch_size or self.batch_size, self.min_confidence, progress=bar.update if bar else None
+            docs, batch_size or self.batch_size, self.min_confidence, bar.update if bar else None, candidates=False
         )
         if bar:
             bar.close()

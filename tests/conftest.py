@@ -215,7 +215,7 @@ def fake_edit_sentences(sentences, min_confidence=0.5):
     return out
 
 
-def fake_decide(self, sentences, batch_size=32, min_confidence=None, progress=None):
+def fake_decide(self, sentences, batch_size=32, min_confidence=None, progress=None, candidates=True):
     """Stands in for ``Pipeline.decide``: each sentence's SWAPS as its candidates, made when likely enough."""
     from restore.pipeline import Decision
 
