@@ -17,12 +17,15 @@ by 0.014 on average, differently on different CPUs, and so changed results from 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from restore.tags import encode
 
 MAX_TOKENS = 256  # words past this many tokens of one piece are kept as they are
+CHUNK = 256  # the most sentences tag_chunks hands over at a time (the pipeline proposes for as many at once)
+FIRST_CHUNK = 16  # ... and the fewest: its first chunk, so the caller's work overlaps the tagger's within an article
 BATCH_SIZE = 32  # sentences tagged together by default: 16 tagged faster alone but restored 6-12% slower in three
 # interleaved rounds over the 2,054 spun test sentences (its peak RSS was 200 MB lower); 64 and 128 tagged slower
 ONNX_FILE = "tagger.onnx"  # the graph alone (~0.2 MB); its weights are model.safetensors'
@@ -44,6 +47,7 @@ class SpunHead:
 
         self.w1, self.b1, self.w2, self.b2 = (weights[k].astype("float64") for k in ("w1", "b1", "w2", "b2"))
         self._blas = ThreadpoolController()
+        self._lock = threading.Lock()  # BLAS's thread count is the process's: one tagging thread sets it at a time
 
     @classmethod
     def load(cls, path: Path) -> SpunHead:
@@ -62,7 +66,7 @@ class SpunHead:
         word's value does not depend on how many rows BLAS multiplies with it (its blocking changes the rounding)."""
         import numpy as np
 
-        with self._blas.limit(limits=1, user_api="blas"):  # BLAS threads left spinning slowed the tagger by 25%
+        with self._lock, self._blas.limit(limits=1, user_api="blas"):  # spinning BLAS threads slowed the tagger 25%
             z = np.maximum(hidden.astype(np.float64) @ self.w1 + self.b1, 0) @ self.w2 + self.b2
         z = z.astype(np.float32)
         return (1 / (1 + np.exp(-np.clip(z.astype(np.float64), -50, 50)))).tolist()
@@ -122,6 +126,7 @@ class TorchBackend:
     """transformers ``T5ForTokenClassification`` in fp32: the reference implementation."""
 
     name = "torch"
+    workers = 1  # torch spreads each batch over its own threads
 
     def __init__(self, model, head: SpunHead | None) -> None:
         """``head`` None (a tagger still in training has none): every word P(spun) 0."""
@@ -161,8 +166,9 @@ class OnnxBackend:
         import onnxruntime
         from safetensors.numpy import load_file
 
+        self.workers = threads or os.cpu_count() or 1  # batches tagged at once, each on one thread (tag_chunks)
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = 1
         options.log_severity_level = 3
         weights = {GRAPH_PREFIX + k: v.astype(np.float32) for k, v in load_file(path / WEIGHTS_FILE).items()}
         # ORT uses these buffers in place: they live as long as the backend
@@ -187,8 +193,8 @@ class OnnxBackend:
 
 
 def load_backend(path: Path, engine: str = "auto", threads: int = 0) -> TorchBackend | OnnxBackend:
-    """``auto``: ONNX Runtime when it is installed and the model has its graph, else torch. ``threads``: ONNX
-    Runtime's intra-op threads (0: one per core); torch keeps its own setting."""
+    """``auto``: ONNX Runtime when it is installed and the model has its graph, else torch. ``threads``: how many
+    batches ONNX Runtime tags at once, each on one thread (0: one per core); torch keeps its own setting."""
     if engine not in ("auto", "torch", "onnx"):
         raise ValueError(f"unknown engine {engine!r}; choose auto, onnx or torch")
     if engine != "torch" and (path / ONNX_FILE).is_file():
@@ -256,16 +262,65 @@ def tag_sentences(
     progress: Callable[[int], None] | None = None,
 ) -> list[Tags]:
     """The model's proposal for each word of each sentence, in length-sorted batches."""
-    encoded = encode(sp, sentences, MAX_TOKENS)
-    out: list[Tags] = [([], [], [], []) for _ in sentences]
-    todo = [i for i, (_, firsts) in enumerate(encoded) if firsts]
-    if progress and len(todo) < len(sentences):
-        progress(len(sentences) - len(todo))
-    order = sorted(todo, key=lambda i: (len(encoded[i][0]), i))
-    for b in range(0, len(order), batch_size):
-        rows = order[b : b + batch_size]
-        for i, tags in zip(rows, backend.tag([encoded[i][0] for i in rows], [encoded[i][1] for i in rows])):
-            out[i] = tags
+    out: list[Tags] = []
+    for _, tags in tag_chunks(backend, sp, sentences, batch_size):
+        out += tags
         if progress:
-            progress(len(rows))
+            progress(len(tags))
     return out
+
+
+def tag_chunks(
+    backend: TorchBackend | OnnxBackend,
+    sp,
+    sentences: Sequence[str],
+    batch_size: int = BATCH_SIZE,
+    chunk: int = CHUNK,
+) -> Iterator[tuple[int, list[Tags]]]:
+    """The tags of the sentences a chunk at a time, in order, each chunk's first index with them: FIRST_CHUNK
+    sentences, then twice as many each time up to ``chunk``. Each chunk is cut into length-sorted batches (into one
+    per worker when it has too few to go round). With several workers
+    (``backend.workers``), every batch is tagged in a pool of threads while the caller works on the chunks
+    already yielded: on 2 cores the tagger's work and the caller's Python overlap. A sentence's tags do not depend
+    on its batch."""
+    if not sentences:
+        return
+    encoded = encode(sp, sentences, MAX_TOKENS)
+    workers = backend.workers
+    starts, size = [0], FIRST_CHUNK  # chunks of 16, 32, 64, ... sentences up to ``chunk``: the caller starts soon
+    while starts[-1] + size < len(sentences):
+        starts.append(starts[-1] + size)
+        size = min(2 * size, chunk)
+    ends = dict(zip(starts, [*starts[1:], len(sentences)]))
+
+    def batches(c: int) -> list[list[int]]:
+        todo = [i for i in range(c, ends[c]) if encoded[i][1]]
+        order = sorted(todo, key=lambda i: (len(encoded[i][0]), i))
+        size = max(min(batch_size, -(-len(order) // workers)), 1)  # 40 sentences on 2 workers: 2 batches of 20
+        return [order[b : b + size] for b in range(0, len(order), size)]
+
+    def tag(rows: list[int]) -> list[Tags]:
+        return backend.tag([encoded[i][0] for i in rows], [encoded[i][1] for i in rows])
+
+    def tagged(c: int, found: Iterator[tuple[list[int], list[Tags]]]) -> list[Tags]:
+        out: list[Tags] = [([], [], [], []) for _ in range(c, ends[c])]
+        for rows, tags in found:
+            for i, t in zip(rows, tags):
+                out[i - c] = t
+        return out
+
+    if workers == 1:
+        for c in starts:
+            yield c, tagged(c, ((rows, tag(rows)) for rows in batches(c)))
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:  # a pool per call: nothing left running, e.g. across a fork
+        pending = [(c, [(rows, pool.submit(tag, rows)) for rows in batches(c)]) for c in starts]
+        try:
+            for c, futures in pending:
+                yield c, tagged(c, ((rows, f.result()) for rows, f in futures))
+        finally:  # the caller stopped early (or failed): drop the batches not started
+            for _, futures in pending:
+                for _, f in futures:
+                    f.cancel()

@@ -14,7 +14,7 @@ look's probability, and ``scripts/train.py`` fits each look on the output of the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
     from restore.graph import SynonymGraph
     from restore.lm import ContextLM
     from restore.phrases import NgramLM, PhraseTable
-
-SECOND_LOOK_CHUNK = 256  # sentences tagged and decided together with the second look (~15 s; 128 cost 6% speed)
 
 
 @dataclass
@@ -93,15 +91,11 @@ class Pipeline:
     ) -> list[Decision]:
         """Each sentence's decision: steps 2 to 6 (``candidates`` False: the edits alone)."""
         threshold = self.final.min_confidence if min_confidence is None else min_confidence
-        if self.second is None:
-            found = self.candidates(sentences, self.tag(sentences, batch_size, progress))
-        else:  # the second look is ~30x slower: a few sentences at a time, so progress shows
-            found = []
-            for c in range(0, len(sentences), SECOND_LOOK_CHUNK):
-                part = sentences[c : c + SECOND_LOOK_CHUNK]
-                found += self.candidates(part, self.tag(part, batch_size))
-                if progress:
-                    progress(len(part))
+        found = []
+        for c, tagged in self.tag_chunks(sentences, batch_size):  # later chunks are tagged meanwhile
+            found += self.candidates(sentences[c : c + len(tagged)], tagged)
+            if progress:
+                progress(len(tagged))
         if not candidates:
             return [Decision([], self.final.choose(cs, threshold)) for cs in found]
         out = []
@@ -117,6 +111,12 @@ class Pipeline:
         from restore.engine import tag_sentences
 
         return tag_sentences(self.backend, self.sp, sentences, batch_size, progress)
+
+    def tag_chunks(self, sentences: Sequence[str], batch_size: int = BATCH_SIZE) -> Iterator[tuple[int, list[Tags]]]:
+        """Step 2, CHUNK sentences at a time (each chunk's first index and its tags), the tagger working ahead."""
+        from restore.engine import tag_chunks
+
+        return tag_chunks(self.backend, self.sp, sentences, batch_size)
 
     def candidates(self, sentences: Sequence[str], tagged: Sequence[Tags]) -> list[list[Candidate]]:
         """Steps 3 to 5: each sentence's candidates with the features the final look weighs."""

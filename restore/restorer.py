@@ -159,11 +159,17 @@ class Restorer:
         located = [(d, s, e) for d, text in enumerate(docs) for s, e in split(text)]
         sentences = [docs[d][s:e] for d, s, e in located]
         bar = _progress(len(sentences)) if show_progress_bar else None
-        tagged = self.pipeline.tag(sentences, batch_size or self.batch_size, progress=bar.update if bar else None)
+        thresholds = text_thresholds(docs, located, self.detect)
+        found = []
+        for c, tagged in self.pipeline.tag_chunks(sentences, batch_size or self.batch_size):  # tagging ahead
+            part = slice(c, c + len(tagged))
+            found += score_sentences(
+                sentences[part], tagged, self.pipeline, self.detect, [thresholds[d] for d, _, _ in located[part]]
+            )
+            if bar:
+                bar.update(len(tagged))
         if bar:
             bar.close()
-        thresholds = text_thresholds(docs, located, self.detect)
-        found = score_sentences(sentences, tagged, self.pipeline, self.detect, [thresholds[d] for d, _, _ in located])
         out = reports(docs, located, found, self.detect, thresholds)
         return out[0] if single else out
 

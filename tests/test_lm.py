@@ -85,7 +85,7 @@ def test_the_second_look_rescores_likely_candidates_and_drops_the_rest():
     assert rescored[1].features == pytest.approx([math.log(0.7310585786 / 0.2689414214), -1.0, -4.0])
     second = Look(SECOND_LOOK_FEATURES, [0.0, 1.0, 1.0], bias=0.0, min_confidence=0.5)
     pipeline = Pipeline(None, None, None, None, first=first, second=second)
-    pipeline.tag = lambda sentences, batch_size: [None]
+    pipeline.tag_chunks = lambda sentences, batch_size: iter([(0, [None])])
     pipeline.candidates = lambda sentences, tagged: [rescored]  # the first look's output, fixed
     [decision] = pipeline.decide(["The best foo."])
     assert [e.after for e in decision.edits] == ["top"]  # the first look preferred "good"
@@ -130,14 +130,16 @@ def test_arbitrary_unicode_through_the_second_look_never_raises(lm_model, tiny_l
 
 
 def test_progress_moves_through_the_second_look_and_ends_at_the_total(lm_model, tiny_lm):
-    from restore.pipeline import SECOND_LOOK_CHUNK
+    from restore.engine import CHUNK, FIRST_CHUNK
     from restore.restorer import Restorer
 
     r = Restorer(lm_model, lm=tiny_lm / "ct2")
-    sentences = ["Officials sentence the invasion for 12 months."] * (2 * SECOND_LOOK_CHUNK + 5)
+    sentences = ["Officials sentence the invasion for 12 months."] * (2 * CHUNK + 5)
     steps: list[int] = []
     edits = [d.edits for d in r.pipeline.decide(sentences, 32, r.min_confidence, progress=steps.append)]
-    assert steps == [SECOND_LOOK_CHUNK, SECOND_LOOK_CHUNK, 5] and len(edits) == len(sentences)
+    sizes = [FIRST_CHUNK * 2**k for k in range(5) if FIRST_CHUNK * 2**k < CHUNK]  # 16, 32, 64, 128 ... then CHUNK
+    assert steps[: len(sizes)] == sizes and set(steps[len(sizes) : -1]) == {CHUNK} and sum(steps) == len(sentences)
+    assert len(edits) == len(sentences)
     assert all(e == edits[0] for e in edits)  # the same sentence gets the same edits in every chunk
 
 

@@ -181,6 +181,30 @@ def test_onnx_tags_do_not_depend_on_the_batch(onnx_model):
     assert one == many
 
 
+def test_tags_from_the_threads_are_those_of_one_thread_in_order_and_nothing_is_left_running(onnx_model):
+    """tag_chunks tags the batches of later chunks in threads while the caller works on earlier ones."""
+    import threading
+
+    from restore import engine
+
+    sentences = [f"The minister said {'very ' * (i % 7)}much about support in {1990 + i}." for i in range(58)]
+    sentences[5] = sentences[30] = ""  # nothing to tag
+    one, two = Restorer(onnx_model, threads=1), Restorer(onnx_model, threads=2)
+    assert (one.backend.workers, two.backend.workers) == (1, 2)
+    expected = engine.tag_sentences(one.backend, one.sp, sentences, 4)  # one thread, one batch at a time
+    chunks = list(engine.tag_chunks(two.backend, two.sp, sentences, 4, chunk=16))
+    assert [c for c, _ in chunks] == [0, 16, 32, 48] and [len(tags) for _, tags in chunks] == [16, 16, 16, 10]
+    chunks = list(engine.tag_chunks(two.backend, two.sp, sentences, 4))  # chunks of 16, then 32, ... up to CHUNK
+    assert [c for c, _ in chunks] == [0, 16, 48] and [t for _, tags in chunks for t in tags] == expected
+    assert [t for _, tags in chunks for t in tags] == expected
+    before = threading.active_count()
+    for _ in engine.tag_chunks(two.backend, two.sp, sentences * 10, 4, chunk=16):
+        break  # a caller that stops early: the batches not started are dropped, the pool is gone
+    assert threading.active_count() == before
+    assert two.restore(sentences) == one.restore(sentences)
+    assert [r.score for r in two.score(sentences)] == [r.score for r in one.score(sentences)]
+
+
 def test_the_spun_head_runs_blas_on_one_thread_and_leaves_the_process_as_it_was():
     """BLAS threads that the head's matrix product woke went on spinning through the next tagger run: tagging
     took 4.4 s instead of 3.4 s for 600 sentences on 2 cores. The head limits BLAS to one thread while it runs."""
