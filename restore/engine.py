@@ -1,5 +1,6 @@
 """The network: sentences in, per word the likeliest change and its probability and P(KEEP) out, in
-length-sorted batches (``tag_sentences``). What becomes of them is ``restore.pipeline``'s.
+length-sorted batches (``tag_sentences``), or a chunk at a time while the tagger works ahead in threads
+(``tag_chunks``). What becomes of them is ``restore.pipeline``'s.
 
 The model is a T5 encoder with a token-classification head (``T5ForTokenClassification``): one pass
 tags every word ``KEEP``, ``DELETE`` or ``REPLACE by phrase k`` (see ``restore.tags``); the head runs on

@@ -4,7 +4,7 @@
 look's probability, and ``scripts/train.py`` fits each look on the output of the steps before it.
 
 1. spans: each text is split into sentences (``restore.segment``); offsets come back into the text.
-2. tag: the tagger flags each word (``restore.engine``).
+2. tag: the tagger flags each word (``restore.engine``), a chunk of sentences at a time, working ahead in threads.
 3. propose: the phrase table and the tagger propose candidates with FEATURES (``restore.features``).
 4. reread: the context features are read again with the edits the first look makes at its own threshold.
 5. second look (with a language model): the candidates the first look finds likely enough get

@@ -57,7 +57,8 @@ class Restorer:
         threads: int = 0,
     ) -> None:
         """``lm``: True for the second look by SmolLM2 (converted into the cache on first use), or the path of
-        a CTranslate2 language model folder. ``threads``: the tagger's CPU threads (0: one per core)."""
+        a CTranslate2 language model folder. ``threads``: the batches the tagger runs at once, each on one CPU
+        thread, while the rest of the pipeline works on the sentences already tagged (0: one per core)."""
         import sentencepiece as spm
 
         from restore.detect import DetectSettings
