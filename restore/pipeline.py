@@ -113,7 +113,8 @@ class Pipeline:
         return tag_sentences(self.backend, self.sp, sentences, batch_size, progress)
 
     def tag_chunks(self, sentences: Sequence[str], batch_size: int = BATCH_SIZE) -> Iterator[tuple[int, list[Tags]]]:
-        """Step 2, CHUNK sentences at a time (each chunk's first index and its tags), the tagger working ahead."""
+        """Step 2 a chunk of sentences at a time (16, 32, ... up to engine.CHUNK; each chunk's first index and its
+        tags), the tagger working ahead in threads."""
         from restore.engine import tag_chunks
 
         return tag_chunks(self.backend, self.sp, sentences, batch_size)
