@@ -469,34 +469,25 @@ def _ngram_logprobs(lm: NgramLM, local: dict[str, int], flat, lengths, middle, l
     at each word (0 at a window's last)."""
     import numpy as np
 
-    from restore.graph import bigram_indices, trigram_indices, unigram_counts
-    from restore.phrases import BACKOFF
+    from restore.graph import bigram_indices, bigram_logprobs, trigram_logprobs
 
     ids = np.array([lm.ids.get(w, -1) for w in local], np.int64)[flat]
-    uni = unigram_counts(lm)
     windows = len(lengths)
     owner = np.repeat(np.arange(windows), lengths)
     position = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
-    def bigram_logprobs(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # lm.logprob, and the bigrams' indices
-        a, b = ids[at], ids[at + 1]
-        k = bigram_indices(lm, a, b)
-        seen = lm.counts[np.maximum(k, 0)] / np.maximum(uni[np.maximum(a, 0)], 1)
-        unseen = BACKOFF * (np.where(b >= 0, uni[np.maximum(b, 0)], 0) + 0.5) / lm.total
-        return np.log(np.where(k >= 0, seen, unseen)), k
+    def bigrams_at(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # lm.logprob, and the bigrams' indices
+        k = bigram_indices(lm, ids[at], ids[at + 1])
+        return bigram_logprobs(lm, ids[at], ids[at + 1], k), k
 
     if lefts is None:
-        return (np.bincount(owner[middle], bigram_logprobs(middle)[0], windows),)
+        return (np.bincount(owner[middle], bigrams_at(middle)[0], windows),)
     at = np.flatnonzero(position < lengths[owner] - 1)
     bigrams, k = np.zeros(len(flat)), np.full(len(flat), -1, np.int64)
-    bigrams[at], k[at] = bigram_logprobs(at)
+    bigrams[at], k[at] = bigrams_at(at)
     scores = np.bincount(owner[middle], bigrams[middle], windows)
     at = np.flatnonzero(position < lengths[owner] - 2)
-    t = trigram_indices(lm, k[at], ids[at + 2])
-    logprobs = math.log(BACKOFF) + bigrams[at + 1]
-    if len(lm.trigram_keys):  # else a model whose every trigram was too rare to keep
-        seen = np.log(lm.trigram_counts[np.maximum(t, 0)] / lm.counts[np.maximum(k[at], 0)])
-        logprobs = np.where(t >= 0, seen, logprobs)
+    logprobs = trigram_logprobs(lm, k[at], ids[at + 2], bigrams[at + 1])
     first = np.where((lefts == 1) & (lengths > 1), bigrams[np.cumsum(lengths) - lengths], 0.0)
     return scores, first + np.bincount(owner[at], logprobs, windows), bigrams
 

@@ -12,6 +12,7 @@ the word as it is written. No family is named anywhere past the build.
 from __future__ import annotations
 
 import lzma
+import math
 import re
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -219,9 +220,6 @@ def trigram_scores(lm, left: tuple, ids: np.ndarray, right: tuple, repeats: np.n
     by every candidate or an array of word ids (-1: unknown), so that the candidates of many words with windows
     of the same shape are read in one call: one id per candidate, or, with ``repeats``, one per word whose
     ``repeats[r]`` candidates follow each other in ``ids``. Each bigram of the window is looked up once."""
-    from restore.phrases import BACKOFF
-
-    uni = unigram_counts(lm)
     mid = len(left)
 
     def word(x) -> np.ndarray:
@@ -245,24 +243,13 @@ def trigram_scores(lm, left: tuple, ids: np.ndarray, right: tuple, repeats: np.n
         return bigrams[j]
 
     def bigram_logprob(j: int) -> np.ndarray:
-        ia, ib, k = w[j], w[j + 1], bigram(j)
-        seen = np.log(lm.counts[np.maximum(k, 0)] / np.maximum(uni[np.maximum(ia, 0)], 1))
-        unseen = np.log(BACKOFF * (np.where(ib >= 0, uni[np.maximum(ib, 0)], 0) + 0.5) / lm.total)
-        return np.where(k >= 0, seen, unseen)
-
-    def trigram_logprob(j: int) -> np.ndarray:
-        kab, ic = bigram(j), w[j + 2]
-        if not len(lm.trigram_keys):  # a model whose every trigram was too rare to keep
-            return np.log(BACKOFF) + bigram_logprob(j + 1)
-        t = trigram_indices(lm, kab, ic)
-        seen = np.log(lm.trigram_counts[np.maximum(t, 0)] / lm.counts[np.maximum(kab, 0)])
-        return np.where(t >= 0, seen, np.log(BACKOFF) + bigram_logprob(j + 1))
+        return bigram_logprobs(lm, w[j], w[j + 1], bigram(j))
 
     total = np.zeros(len(ids))
     if len(left) == 1:
         total += bigram_logprob(0)
     for j in range(len(w) - 2):
-        total += trigram_logprob(j)
+        total += trigram_logprobs(lm, bigram(j), w[j + 2], bigram_logprob(j + 1))
     return total
 
 
@@ -277,6 +264,29 @@ def trigram_indices(lm, kab, ic) -> np.ndarray:
     if not len(lm.trigram_keys):  # a model whose every trigram was too rare to keep
         return np.full(np.shape(kab), -1, np.int64)
     return _indices(lm.trigram_keys, lm.trigram_filter, kab * len(lm.ids) + ic, (kab >= 0) & (ic >= 0))
+
+
+def bigram_logprobs(lm, ia, ib, k) -> np.ndarray:
+    """``lm.logprob`` of each bigram (a, b) of word ids (-1: unknown), given its ``bigram_indices`` ``k``."""
+    from restore.phrases import BACKOFF
+
+    uni = unigram_counts(lm)
+    seen = lm.counts[np.maximum(k, 0)] / np.maximum(uni[np.maximum(ia, 0)], 1)
+    unseen = BACKOFF * (np.where(ib >= 0, uni[np.maximum(ib, 0)], 0) + 0.5) / lm.total
+    return np.log(np.where(k >= 0, seen, unseen))
+
+
+def trigram_logprobs(lm, kab, ic, backoff) -> np.ndarray:
+    """``lm.trigram_logprob`` of each trigram: the bigram of ``bigram_indices`` ``kab`` followed by word id ``ic``,
+    given ``backoff``, the ``lm.logprob`` of its last two words (``bigram_logprobs``)."""
+    from restore.phrases import BACKOFF
+
+    backed_off = math.log(BACKOFF) + backoff
+    if not len(lm.trigram_keys):  # a model whose every trigram was too rare to keep
+        return backed_off
+    t = trigram_indices(lm, kab, ic)
+    seen = np.log(lm.trigram_counts[np.maximum(t, 0)] / lm.counts[np.maximum(kab, 0)])
+    return np.where(t >= 0, seen, backed_off)
 
 
 def _indices(keys: np.ndarray, maybe, queries, known) -> np.ndarray:
