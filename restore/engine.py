@@ -292,10 +292,10 @@ def tag_chunks(
     while starts[-1] + size < len(sentences):
         starts.append(starts[-1] + size)
         size = min(2 * size, chunk)
-    ends = dict(zip(starts, [*starts[1:], len(sentences)]))
+    chunks = list(zip(starts, [*starts[1:], len(sentences)]))  # (first sentence, the one after the last)
 
-    def batches(c: int) -> list[list[int]]:
-        todo = [i for i in range(c, ends[c]) if encoded[i][1]]
+    def batches(c: int, e: int) -> list[list[int]]:
+        todo = [i for i in range(c, e) if encoded[i][1]]
         order = sorted(todo, key=lambda i: (len(encoded[i][0]), i))
         size = max(min(batch_size, -(-len(order) // workers)), 1)  # 40 sentences on 2 workers: 2 batches of 20
         return [order[b : b + size] for b in range(0, len(order), size)]
@@ -303,25 +303,25 @@ def tag_chunks(
     def tag(rows: list[int]) -> list[Tags]:
         return backend.tag([encoded[i][0] for i in rows], [encoded[i][1] for i in rows])
 
-    def tagged(c: int, found: Iterator[tuple[list[int], list[Tags]]]) -> list[Tags]:
-        out: list[Tags] = [([], [], [], []) for _ in range(c, ends[c])]
+    def tagged(c: int, e: int, found: Iterator[tuple[list[int], list[Tags]]]) -> list[Tags]:
+        out: list[Tags] = [([], [], [], []) for _ in range(c, e)]
         for rows, tags in found:
             for i, t in zip(rows, tags):
                 out[i - c] = t
         return out
 
     if workers == 1:
-        for c in starts:
-            yield c, tagged(c, ((rows, tag(rows)) for rows in batches(c)))
+        for c, e in chunks:
+            yield c, tagged(c, e, ((rows, tag(rows)) for rows in batches(c, e)))
         return
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(workers) as pool:  # a pool per call: nothing left running, e.g. across a fork
-        pending = [(c, [(rows, pool.submit(tag, rows)) for rows in batches(c)]) for c in starts]
+        pending = [(c, e, [(rows, pool.submit(tag, rows)) for rows in batches(c, e)]) for c, e in chunks]
         try:
-            for c, futures in pending:
-                yield c, tagged(c, ((rows, f.result()) for rows, f in futures))
+            for c, e, futures in pending:
+                yield c, tagged(c, e, ((rows, f.result()) for rows, f in futures))
         finally:  # the caller stopped early (or failed): drop the batches not started
-            for _, futures in pending:
+            for _, _, futures in pending:
                 for _, f in futures:
                     f.cancel()
