@@ -157,9 +157,10 @@ def run(
         )
     report["words_per_second"] = n_words / seconds if seconds else 0.0
     report["model_load_seconds"] = load_s
+    confidence = "model" if restorer.min_confidence is None else restorer.min_confidence  # model: each look's own
     report["signature"] = (
         f"restore-bench|pairs:{pairs_path.name}@{digest}|n:{len(rows)}|model:{restorer.path.name}"
-        f"|min_confidence:{restorer.min_confidence}|batch:{batch_size}|lm:{LM_NAME if lm else 'no'}"
+        f"|min_confidence:{confidence}|batch:{batch_size}|lm:{LM_NAME if lm else 'no'}"
     )
     return report
 

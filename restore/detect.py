@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from restore.edits import Edit, apply, words
 from restore.features import FEATURES, Candidate
 from restore.looks import choose
+from restore.segment import terms_alone
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,7 +57,6 @@ DOC_FEATURES = (
     "flagged_share",  # share of sentences holding a flagged span
 )
 _ASSOC_CLIP = 12.0
-TERM_WORDS = 4  # a text of one sentence of at most this many words (with a letter) is a term alone
 _SEEN_ALONE = 20.0  # seen_min of a one-word sentence: no neighbour, no evidence against it
 
 
@@ -381,34 +381,17 @@ def text_thresholds(
 ) -> list[float]:
     """The threshold each text's words are flagged at: ``term_threshold`` for a term alone (one sentence of at most
     TERM_WORDS words with a letter), else ``threshold``; ``located``: (text index, start, end) of each sentence."""
-    sentences: list[list[str]] = [[] for _ in texts]
-    for t, start, end in located:
-        sentences[t].append(texts[t][start:end])
-    return [settings.term_threshold if term_alone(s) else settings.threshold for s in sentences]
-
-
-def term_alone(sentences: Sequence[str]) -> bool:
-    """Is a text of these sentences a term alone: one sentence of at most TERM_WORDS words with a letter?"""
-    if len(sentences) != 1:
-        return False
-    (text,) = sentences
-    return sum(any(c.isalpha() for c in text[a:b]) for a, b in words(text)) <= TERM_WORDS
+    return [settings.term_threshold if alone else settings.threshold for alone in terms_alone(texts, located)]
 
 
 def sentence_spans(
-    text: str,
-    spans: Sequence[tuple[int, int]],
-    scores: Sequence[float],
-    scored: Sequence[Edit],
-    min_confidence: float,
-    threshold: float,
+    text: str, spans: Sequence[tuple[int, int]], scores: Sequence[float], edits: Sequence[Edit], threshold: float
 ) -> list[Span]:
-    """Runs of words at least ``threshold`` suspicious in sentence ``text``, widened to the edits the restorer makes
-    of the ``scored`` candidates (those at least ``min_confidence`` likely) that overlap them, with the run's text
-    after those edits as the suggestion (None when it makes none there)."""
+    """Runs of words at least ``threshold`` suspicious in sentence ``text``, widened to the ``edits`` the restorer
+    makes that overlap them, with the run's text after those edits as the suggestion (None when it makes none
+    there)."""
     if max(scores, default=0.0) < threshold:
         return []
-    edits = choose(scored, min_confidence)
     ranges: list[list[int]] = []
     for i, (start, end) in enumerate(spans):
         if scores[i] < threshold:
@@ -430,13 +413,13 @@ def sentence_spans(
 
 def read_words(
     sentences: Sequence[str], tagged: Sequence[Tags], pipeline: Pipeline
-) -> tuple[list[list[Edit]], list[tuple[list[tuple[int, int]], np.ndarray]]]:
-    """Each sentence's candidate edits scored by the first look (reread as the restorer rereads them; the second
-    look, when there is one, only rescores them) and its ``word_features``."""
+) -> tuple[list[list[Candidate]], list[list[Edit]], list[tuple[list[tuple[int, int]], np.ndarray]]]:
+    """Each sentence's candidates (reread as the restorer rereads them; the second look, when there is one, only
+    rescores them), their edits scored by the first look, and the sentence's ``word_features``."""
     look = pipeline.first
     candidates = pipeline.reread(sentences, pipeline.propose(sentences, tagged), look)
     scored = [look.scored(cands) for cands in candidates]
-    return scored, word_features(sentences, tagged, candidates, scored, pipeline.ngrams, pipeline.science)
+    return candidates, scored, word_features(sentences, tagged, candidates, scored, pipeline.ngrams, pipeline.science)
 
 
 def score_sentences(
@@ -445,15 +428,20 @@ def score_sentences(
     pipeline: Pipeline,
     settings: DetectSettings,
     thresholds: Sequence[float],
+    terms: Sequence[bool],
 ) -> list[tuple[float, list[Span]]]:
     """Each sentence's score and its flagged spans (offsets into the sentence), its words flagged at its
-    ``thresholds`` entry."""
-    scored, read = read_words(sentences, tagged, pipeline)
+    ``thresholds`` entry; a sentence marked in ``terms`` is a term alone, whose suggestions are the term look's."""
+    candidates, scored, read = read_words(sentences, tagged, pipeline)
     scores = word_scores([features for _, features in read], settings)
     confidence = pipeline.first.min_confidence
+    edits = [
+        pipeline.term.choose(cands) if alone and pipeline.term else choose(found, confidence)
+        for cands, found, alone in zip(candidates, scored, terms)
+    ]
     return [
-        (max(s, default=0.0), sentence_spans(text, spans, s, edits, confidence, threshold))
-        for text, (spans, _), s, edits, threshold in zip(sentences, read, scores, scored, thresholds)
+        (max(s, default=0.0), sentence_spans(text, spans, s, made, threshold))
+        for text, (spans, _), s, made, threshold in zip(sentences, read, scores, edits, thresholds)
     ]
 
 

@@ -1,12 +1,15 @@
 """The looks that decide: logistic weights over named features, and the confidence a candidate needs.
 
 The first look judges each candidate by FEATURES; the optional second look by SECOND_LOOK_FEATURES, the
-first look's log-odds with a language model's reading of the context (both in ``restore.features``). Both are
-stored in the model folder's ``restore.json``, each weight under its feature's name, so a model whose
+first look's log-odds with a language model's reading of the context (both in ``restore.features``). A term
+alone (a text of one short sentence: a keyword, an entry of a list of suspect phrases; ``restore.segment``) has
+no context for the n-grams to read, and is judged by the term look, over FEATURES too, fitted on terms alone.
+All are stored in the model folder's ``restore.json``, each weight under its feature's name, so a model whose
 features were renamed, added or dropped fails to load instead of its weights meaning something else::
 
     {"weights": {"context_gain": 0.036, ...}, "bias": -1.09, "min_confidence": 0.42,
-     "second_look": {"weights": {"logit": 0.655, ...}, "bias": -0.69, "min_confidence": 0.36}}
+     "second_look": {"weights": {"logit": 0.655, ...}, "bias": -0.69, "min_confidence": 0.36},
+     "term_look": {"weights": {"context_gain": 0.13, ...}, "bias": -2.1, "min_confidence": 0.3}}
 """
 
 from __future__ import annotations
@@ -100,22 +103,27 @@ def choose(scored: Iterable[Edit], min_confidence: float) -> list[Edit]:
 
 def load_looks(
     path: Path, features: Sequence[str], second_features: Sequence[str] | None = None
-) -> tuple[Look, Look | None]:
-    """The first look over ``features``, and with ``second_features`` the second look, from ``restore.json``
-    at ``path``."""
+) -> tuple[Look, Look | None, Look]:
+    """The first look over ``features``, with ``second_features`` the second look (else None), and the term look
+    over ``features``, from ``restore.json`` at ``path``."""
     try:
         settings = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: not readable as JSON ({type(e).__name__})") from None
     first = Look.from_json(features, settings, str(path))
+    if not isinstance(settings.get("term_look"), dict):
+        raise ValueError(f"{path}: no term_look settings (fit them with scripts/train.py --refit)")
+    term = Look.from_json(features, settings["term_look"], f"{path} (term_look)")
     if second_features is None:
-        return first, None
+        return first, None, term
     if not isinstance(settings.get("second_look"), dict):
         raise ValueError(f"{path}: no second_look settings (fit them with scripts/train.py)")
-    return first, Look.from_json(second_features, settings["second_look"], f"{path} (second_look)")
+    return first, Look.from_json(second_features, settings["second_look"], f"{path} (second_look)"), term
 
 
-def save_looks(path: Path, first: Look, second: Look | None = None) -> None:
-    """Write ``restore.json``: the first look, and the second under ``second_look``."""
-    settings = first.to_json() | ({"second_look": second.to_json()} if second else {})
+def save_looks(path: Path, first: Look, second: Look | None, term: Look, keep: dict | None = None) -> None:
+    """Write ``restore.json``: the first look, the second under ``second_look`` (when there is one), the term look
+    under ``term_look``, and the other settings in ``keep`` (e.g. spin detection's) as they are."""
+    settings = (keep or {}) | first.to_json() | {"term_look": term.to_json()}
+    settings |= {"second_look": second.to_json()} if second else {}
     path.write_text(json.dumps(settings, indent=1) + "\n", encoding="utf-8")

@@ -9,7 +9,8 @@ look's probability, and ``scripts/train.py`` fits each look on the output of the
 4. reread: the context features are read again with the edits the first look makes at its own threshold.
 5. second look (with a language model): the candidates the first look finds likely enough get
    SECOND_LOOK_FEATURES, read with the first look's other edits made.
-6. choose: the final look's likeliest non-overlapping candidates at least ``min_confidence`` likely.
+6. choose: the final look's likeliest non-overlapping candidates at least ``min_confidence`` likely. A term alone
+   (a text of one short sentence, ``restore.segment.term_alone``) is judged by the term look instead, after step 4.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from restore.edits import Edit
 from restore.engine import BATCH_SIZE
 from restore.features import Candidate, propose, relook, reread
 from restore.looks import Look, choose
-from restore.segment import split
+from restore.segment import split, terms_alone
 
 if TYPE_CHECKING:
     from restore.engine import OnnxBackend, Tags, TorchBackend
@@ -43,8 +44,9 @@ class Decision:
 @dataclass
 class Pipeline:
     """The tagger, the counts (news n-grams; ``science``: scientific prose's), the language model and the looks;
-    ``second`` (with ``lm``) is the final look when present. Steps 2 to 5 take the look they read explicitly, so
-    ``scripts/train.py`` runs them while it fits the looks (``first`` None until then)."""
+    ``second`` (with ``lm``) is the final look when present, ``term`` the look for terms alone (without it, terms
+    alone are judged as other sentences). Steps 2 to 5 take the look they read explicitly, so ``scripts/train.py``
+    runs them while it fits the looks (``first`` None until then)."""
 
     backend: TorchBackend | OnnxBackend
     sp: object  # sentencepiece.SentencePieceProcessor
@@ -55,6 +57,7 @@ class Pipeline:
     science: NgramLM | None = None
     first: Look | None = None
     second: Look | None = None
+    term: Look | None = None
 
     @property
     def final(self) -> Look:
@@ -71,10 +74,12 @@ class Pipeline:
         progress: Callable[[int], None] | None = None,
         candidates: bool = True,
     ) -> list[Decision]:
-        """Each text's decision (``min_confidence``: the final look's own by default); ``progress`` is called
-        with the number of sentences done; ``candidates`` False leaves them out (the edits alone are made)."""
+        """Each text's decision (``min_confidence``: each look's own by default); ``progress`` is called with the
+        number of sentences done; ``candidates`` False leaves them out (the edits alone are made)."""
         spans = [(t, s, e) for t, text in enumerate(texts) for s, e in split(text)]
-        found = self.decide([texts[t][s:e] for t, s, e in spans], batch_size, min_confidence, progress, candidates)
+        alone = terms_alone(texts, spans)
+        sentences, terms = [texts[t][s:e] for t, s, e in spans], [alone[t] for t, _, _ in spans]
+        found = self.decide(sentences, batch_size, min_confidence, progress, candidates, terms)
         out = [Decision([], []) for _ in texts]
         for (t, s, _), decision in zip(spans, found):
             out[t].candidates += [_moved(x, s) for x in decision.candidates]
@@ -88,20 +93,25 @@ class Pipeline:
         min_confidence: float | None = None,
         progress: Callable[[int], None] | None = None,
         candidates: bool = True,
+        terms: Sequence[bool] | None = None,
     ) -> list[Decision]:
-        """Each sentence's decision: steps 2 to 6 (``candidates`` False: the edits alone)."""
-        threshold = self.final.min_confidence if min_confidence is None else min_confidence
+        """Each sentence's decision: steps 2 to 6 (``candidates`` False: the edits alone); a sentence marked in
+        ``terms`` is a term alone, judged by the term look."""
+        alone = self._alone(sentences, terms)
         found = []
         for c, tagged in self.tag_chunks(sentences, batch_size):  # later chunks are tagged meanwhile
-            found += self.candidates(sentences[c : c + len(tagged)], tagged)
+            found += self.candidates(sentences[c : c + len(tagged)], tagged, alone[c : c + len(tagged)])
             if progress:
                 progress(len(tagged))
-        if not candidates:
-            return [Decision([], self.final.choose(cs, threshold)) for cs in found]
         out = []
-        for cs in found:
-            scored = self.final.scored(cs)
-            out.append(Decision(scored, choose(scored, threshold)))
+        for cs, term in zip(found, alone):
+            look = self.term if term else self.final
+            threshold = look.min_confidence if min_confidence is None else min_confidence
+            if candidates:
+                scored = look.scored(cs)
+                out.append(Decision(scored, choose(scored, threshold)))
+            else:
+                out.append(Decision([], look.choose(cs, threshold)))
         return out
 
     def tag(
@@ -119,10 +129,22 @@ class Pipeline:
 
         return tag_chunks(self.backend, self.sp, sentences, batch_size)
 
-    def candidates(self, sentences: Sequence[str], tagged: Sequence[Tags]) -> list[list[Candidate]]:
-        """Steps 3 to 5: each sentence's candidates with the features the final look weighs."""
+    def candidates(
+        self, sentences: Sequence[str], tagged: Sequence[Tags], terms: Sequence[bool] | None = None
+    ) -> list[list[Candidate]]:
+        """Steps 3 to 5: each sentence's candidates with the features its look weighs: the final look's, or for a
+        sentence marked in ``terms`` (a term alone) the term look's, which reads them after step 4."""
         found = self.reread(sentences, self.propose(sentences, tagged), self.first)
-        return found if self.second is None else self.relook(sentences, found, self.first)
+        if self.second is None:
+            return found
+        rest = [j for j, term in enumerate(self._alone(sentences, terms)) if not term]
+        for j, cs in zip(rest, self.relook([sentences[j] for j in rest], [found[j] for j in rest], self.first)):
+            found[j] = cs
+        return found
+
+    def _alone(self, sentences: Sequence[str], terms: Sequence[bool] | None) -> list[bool]:
+        """Which sentences the term look judges: those marked in ``terms``, when there is a term look."""
+        return [bool(t) and self.term is not None for t in (terms or [False] * len(sentences))]
 
     def propose(self, sentences: Sequence[str], tagged: Sequence[Tags]) -> list[list[Candidate]]:
         """Step 3: each sentence's candidates with FEATURES."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from restore.detect import TERM_WORDS, DetectSettings, Report
+from restore.detect import DetectSettings, Report
+from restore.segment import TERM_WORDS
 
 _STYLE = """
 body { font: 16px/1.6 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #222; padding: 0 1rem; }

@@ -56,7 +56,8 @@ class Restorer:
         lm: bool | str | Path = False,
         threads: int = 0,
     ) -> None:
-        """``lm``: True for the second look by SmolLM2 (converted into the cache on first use), or the path of
+        """``min_confidence``: how likely an edit must be to be made (None: each look's own threshold, fitted on
+        dev). ``lm``: True for the second look by SmolLM2 (converted into the cache on first use), or the path of
         a CTranslate2 language model folder. ``threads``: the batches the tagger runs at once, each on one CPU
         thread, while the rest of the pipeline works on the sentences already tagged (0: one per core)."""
         import sentencepiece as spm
@@ -90,7 +91,7 @@ class Restorer:
         with _reading(path / "spiece.model"):
             self.sp = spm.SentencePieceProcessor(model_file=str(path / "spiece.model"))
         with _reading(path / SETTINGS_FILE):
-            first, second = load_looks(path / SETTINGS_FILE, FEATURES, SECOND_LOOK_FEATURES if lm else None)
+            first, second, term = load_looks(path / SETTINGS_FILE, FEATURES, SECOND_LOOK_FEATURES if lm else None)
             detect = json.loads((path / SETTINGS_FILE).read_text(encoding="utf-8")).get("detect")
         self.detect: DetectSettings | None = None  # spin detection; a model without (or with stale) settings restores
         self._no_detect = f"{path / SETTINGS_FILE}: no detect settings (fit them with scripts/fit_detect.py)"
@@ -112,9 +113,9 @@ class Restorer:
             science = NgramLM.load(path / SCIENCE_FILE)
         graph = SynonymGraph.load(path / GRAPH_FILE)  # its own errors name the file
         self.pipeline = Pipeline(
-            self.backend, self.sp, phrases, ngrams, context_lm, graph, science, first=first, second=second
+            self.backend, self.sp, phrases, ngrams, context_lm, graph, science, first, second, term
         )
-        self.min_confidence = min_confidence if min_confidence is not None else self.pipeline.final.min_confidence
+        self.min_confidence = min_confidence  # None: each look's own
         self.batch_size = batch_size
 
     def explain(
@@ -153,6 +154,7 @@ class Restorer:
     ) -> Report | list[Report]:
         """How likely each text is machine-spun, per sentence, and the flagged spans (see ``restore.detect``)."""
         from restore.detect import reports, score_sentences, text_thresholds
+        from restore.segment import terms_alone
 
         if self.detect is None:
             raise ValueError(self._no_detect)
@@ -161,11 +163,17 @@ class Restorer:
         sentences = [docs[d][s:e] for d, s, e in located]
         bar = _progress(len(sentences)) if show_progress_bar else None
         thresholds = text_thresholds(docs, located, self.detect)
+        alone = terms_alone(docs, located)
         found = []
         for c, tagged in self.pipeline.tag_chunks(sentences, batch_size or self.batch_size):  # tagging ahead
             part = slice(c, c + len(tagged))
             found += score_sentences(
-                sentences[part], tagged, self.pipeline, self.detect, [thresholds[d] for d, _, _ in located[part]]
+                sentences[part],
+                tagged,
+                self.pipeline,
+                self.detect,
+                [thresholds[d] for d, _, _ in located[part]],
+                [alone[d] for d, _, _ in located[part]],
             )
             if bar:
                 bar.update(len(tagged))

@@ -14,16 +14,20 @@ piece longer than the model should see is cut at word boundaries.
 - A piece longer than MAX_WORDS words or about MAX_CHARS characters is cut after a word that ends in
   punctuation, else at a line break, else before a word no known spun phrase continues with
   (``_OPENERS``), else at the limit.
+
+A text of one piece of at most TERM_WORDS words is a *term alone* (a keyword, an entry of a list of suspect
+phrases): it has no context for the n-grams to read, so its own look restores it and its own threshold flags it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from restore.edits import BREAKS, standin
+from restore.edits import BREAKS, standin, words
 
 MAX_WORDS = 64
+TERM_WORDS = 4  # a text of one sentence of at most this many words (with a letter) is a term alone
 MAX_CHARS = 400
 _BREAK = r"(?:\r\n|\r(?!\n)|[\n\x0b\x85\u2028])"  # a line break; \r\n is one
 _BLANK = r"[^\S\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*"  # whitespace that breaks no line
@@ -94,3 +98,19 @@ def split(text: str) -> list[tuple[int, int]]:
             s = base + s + (len(piece) - len(piece.lstrip()))
             out.extend(_chunks(text, s, s + len(stripped)))
     return out
+
+
+def term_alone(sentences: Sequence[str]) -> bool:
+    """Is a text of these sentences (``split``'s pieces) a term alone: one of at most TERM_WORDS words with a letter?"""
+    if len(sentences) != 1:
+        return False
+    (text,) = sentences
+    return sum(any(c.isalpha() for c in text[a:b]) for a, b in words(text)) <= TERM_WORDS
+
+
+def terms_alone(texts: Sequence[str], located: Sequence[tuple[int, int, int]]) -> list[bool]:
+    """Which of ``texts`` are terms alone; ``located``: (text index, start, end) of each of their pieces, in order."""
+    pieces: list[list[str]] = [[] for _ in texts]
+    for t, start, end in located:
+        pieces[t].append(texts[t][start:end])
+    return [term_alone(p) for p in pieces]

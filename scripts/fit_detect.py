@@ -31,12 +31,11 @@ from restore.detect import (
     WordTrees,
     doc_features,
     read_words,
-    term_alone,
     word_scores,
 )
 from restore.edits import diff
 from restore.restorer import SETTINGS_FILE, Restorer, default_model
-from restore.segment import split
+from restore.segment import split, term_alone
 
 TARGET_FLAGS = 5  # per 1,000 clean dev sentences: a margin under the 10 allowed on test (8 on dev gave 12.7 on test)
 TARGET_TERM_FLAGS = 0.10  # of clean terms alone (the --extra texts that are terms alone: dev_phrases')
@@ -77,7 +76,7 @@ def featurise(restorer: Restorer, texts: list[str], batch_size: int = 64) -> lis
     pipeline = restorer.pipeline
     located = [(t, s, e) for t, text in enumerate(texts) for s, e in split(text)]
     sentences = [texts[t][s:e] for t, s, e in located]
-    _, read = read_words(sentences, pipeline.tag(sentences, batch_size), pipeline)
+    _, _, read = read_words(sentences, pipeline.tag(sentences, batch_size), pipeline)
     out: list[list] = [[] for _ in texts]
     for (t, s, _), (spans, feats) in zip(located, read):
         out[t] += [((s + a, s + b), f) for (a, b), f in zip(spans, feats)]
@@ -89,7 +88,7 @@ def half(article: str) -> int:
 
 
 def alone(text: str) -> bool:
-    """Is ``text`` a term alone (``restore.detect.term_alone``)?"""
+    """Is ``text`` a term alone (``restore.segment.term_alone``)?"""
     return term_alone([text[s:e] for s, e in split(text)])
 
 

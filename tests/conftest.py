@@ -95,7 +95,8 @@ def write_decider_files(folder: Path) -> None:
     NgramLM.build(SCIENCE.splitlines()).save(folder / SCIENCE_FILE)
     SynonymGraph.build((after, before) for before, after in SWAPS.items()).save(folder / GRAPH_FILE)
     weights = [1.0, 1.0] + [0.0] * (len(FEATURES) - 2)
-    save_looks(folder / SETTINGS_FILE, Look(FEATURES, weights, bias=0.0, min_confidence=0.5))
+    look = Look(FEATURES, weights, bias=0.0, min_confidence=0.5)
+    save_looks(folder / SETTINGS_FILE, look, None, look)  # terms alone are judged as running text
     settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
     (folder / SETTINGS_FILE).write_text(json.dumps(settings | {"detect": TINY_DETECT}), encoding="utf-8")
 
@@ -215,7 +216,7 @@ def fake_edit_sentences(sentences, min_confidence=0.5):
     return out
 
 
-def fake_decide(self, sentences, batch_size=32, min_confidence=None, progress=None, candidates=True):
+def fake_decide(self, sentences, batch_size=32, min_confidence=None, progress=None, candidates=True, terms=None):
     """Stands in for ``Pipeline.decide``: each sentence's SWAPS as its candidates, made when likely enough."""
     from restore.pipeline import Decision
 

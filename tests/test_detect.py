@@ -29,6 +29,7 @@ def test_a_phrase_the_model_cannot_restore_is_flagged_without_a_suggestion(tiny_
     trees = dataclasses.replace(restorer.detect.word_trees, baseline=5.0)  # every word suspicious
     restorer.detect = dataclasses.replace(restorer.detect, word_trees=trees)
     restorer.pipeline.first.min_confidence = 1.01  # and no edit the restorer would make
+    restorer.pipeline.term.min_confidence = 1.01  # (the text is a term alone: the term look's)
     report = restorer.score("counterfeit consciousness!")
     assert [(x.start, x.end, x.text, x.suggestion) for x in report.spans] == [
         (0, 25, "counterfeit consciousness", None)  # one span for the run; the "!" is never flagged

@@ -86,10 +86,29 @@ def test_the_second_look_rescores_likely_candidates_and_drops_the_rest():
     second = Look(SECOND_LOOK_FEATURES, [0.0, 1.0, 1.0], bias=0.0, min_confidence=0.5)
     pipeline = Pipeline(None, None, None, None, first=first, second=second)
     pipeline.tag_chunks = lambda sentences, batch_size: iter([(0, [None])])
-    pipeline.candidates = lambda sentences, tagged: [rescored]  # the first look's output, fixed
+    pipeline.candidates = lambda sentences, tagged, terms: [rescored]  # the first look's output, fixed
     [decision] = pipeline.decide(["The best foo."])
     assert [e.after for e in decision.edits] == ["top"]  # the first look preferred "good"
     assert {e.after for e in decision.candidates} == {"top", "good"}
+
+
+def test_a_term_alone_skips_the_second_look_and_is_judged_by_the_term_look_on_its_first_features():
+    first = Look(["x"], [1.0], bias=0.0, min_confidence=0.9)
+    term = Look(["x"], [1.0], bias=0.0, min_confidence=0.6)
+    second = Look(SECOND_LOOK_FEATURES, [0.0, 1.0, 1.0], bias=0.0, min_confidence=0.5)
+    pipeline = Pipeline(None, None, None, None, first=first, second=second, term=term)
+    read = [[Candidate(Edit(0, 4, "best", "top"), [1.0])], [Candidate(Edit(4, 8, "best", "top"), [1.0])]]
+    looked = []
+    pipeline.tag_chunks = lambda sentences, batch_size: iter([(0, [None] * len(sentences))])
+    pipeline.propose = lambda sentences, tagged: read
+    pipeline.reread = lambda sentences, candidates, look: candidates
+    pipeline.relook = lambda sentences, candidates, look: (
+        looked.append(sentences) or [[Candidate(c.edit, [0.0, -9.0, 0.0]) for c in cs] for cs in candidates]
+    )
+    alone, running = pipeline.decide(["best job", "The best foo was a long one."], terms=[True, False])
+    assert looked == [["The best foo was a long one."]]  # the language model reads the running text alone
+    assert [(e.after, round(e.score, 4)) for e in alone.edits] == [("top", 0.7311)]  # the term look, at 0.6
+    assert running.edits == []  # the second look's features: -9 nats
 
 
 def test_a_model_without_second_look_settings_says_so(tiny_model, tiny_lm):

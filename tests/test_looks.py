@@ -13,8 +13,11 @@ from restore.restorer import SETTINGS_FILE, Restorer
 def test_the_looks_come_back_as_they_were_saved(tmp_path):
     first = Look(FEATURES, [float(i) for i in range(len(FEATURES))], -1.5, 0.42)
     second = Look(SECOND_LOOK_FEATURES, [0.5, 0.25, 0.125], 0.1, 0.36)
-    save_looks(tmp_path / SETTINGS_FILE, first, second)
-    assert load_looks(tmp_path / SETTINGS_FILE, FEATURES, SECOND_LOOK_FEATURES) == (first, second)
+    term = Look(FEATURES, [-float(i) for i in range(len(FEATURES))], -2.5, 0.3)
+    save_looks(tmp_path / SETTINGS_FILE, first, second, term, {"detect": {"kept": 1}})
+    assert load_looks(tmp_path / SETTINGS_FILE, FEATURES, SECOND_LOOK_FEATURES) == (first, second, term)
+    assert load_looks(tmp_path / SETTINGS_FILE, FEATURES) == (first, None, term)
+    assert json.loads((tmp_path / SETTINGS_FILE).read_text())["detect"] == {"kept": 1}
     weights = json.loads((tmp_path / SETTINGS_FILE).read_text())["weights"]
     assert weights["trigram_gain"] == FEATURES.index("trigram_gain") and weights["pair_spun"] == len(FEATURES) - 1
 
@@ -42,6 +45,16 @@ def test_weights_by_position_fail_to_load(tiny_model, tmp_path):
     (folder / SETTINGS_FILE).write_text(json.dumps({"weights": [0.0] * len(FEATURES), "bias": 0, "min_confidence": 1}))
     with pytest.raises(ValueError, match="restore.json: weights must map each feature's name"):
         Restorer(folder)
+
+
+def test_a_model_without_a_term_look_fails_to_load_with_one_line(tiny_model, tmp_path):
+    folder = shutil.copytree(tiny_model, tmp_path / "model")
+    settings = json.loads((folder / SETTINGS_FILE).read_text())
+    del settings["term_look"]
+    (folder / SETTINGS_FILE).write_text(json.dumps(settings))
+    with pytest.raises(ValueError, match="no term_look settings") as e:
+        Restorer(folder)
+    assert str(e.value).count("\n") == 0 and str(e.value).startswith(str(folder / SETTINGS_FILE))
 
 
 def test_a_candidates_probability_is_its_own_weighted_sum_whatever_is_scored_with_it():

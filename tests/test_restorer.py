@@ -46,6 +46,31 @@ def test_tiny_random_model_runs_end_to_end_and_edits_are_real_spans(tiny_model):
     assert restorer.restore(text) == apply(text, edits) != text
 
 
+def test_a_term_alone_is_judged_by_the_term_look_and_running_text_by_the_first(tiny_model):
+    import dataclasses
+
+    restorer = Restorer(tiny_model)
+    pipeline, detect = restorer.pipeline, restorer.detect
+    trees = dataclasses.replace(detect.word_trees, baseline=0.0)  # every word 0.5 suspicious: all flagged
+    restorer.detect = dataclasses.replace(detect, word_trees=trees, threshold=0.4, term_threshold=0.4)
+    from restore.features import FEATURES
+
+    weights = [10.0 * (f == "log_edit_rate") for f in FEATURES]  # the phrase table's swaps are made, nothing else
+    sure, never = dict(weights=weights, bias=5.0, min_confidence=0.5), dict(min_confidence=1.01)
+    term, running = "best diplomat", "Washington's best diplomat flew to the region on Tuesday."
+    first, _ = pipeline.first, pipeline.term
+    pipeline.first, pipeline.term = dataclasses.replace(first, **never), dataclasses.replace(first, **sure)
+    assert restorer.restore([term, running]) == ["top diplomat", running]
+    assert [x.suggestion for x in restorer.score(term).spans] == ["top diplomat"]  # the edit restore makes
+    assert [x.suggestion for x in restorer.score(running).spans] == [None]
+    pipeline.first, pipeline.term = dataclasses.replace(first, **sure), dataclasses.replace(first, **never)
+    assert restorer.restore([term, running]) == [term, running.replace("best", "top")]
+    assert [x.suggestion for x in restorer.score(term).spans] == [None]
+    assert restorer.restore(f"{term}\n\n{term}") == "top diplomat\n\ntop diplomat"  # two pieces: not a term alone
+    pipeline.term = None  # a pipeline without a term look (while scripts/train.py fits the looks): the first's
+    assert restorer.restore(term) == "top diplomat"
+
+
 def test_output_does_not_depend_on_batch_size(tiny_model):
     texts = [f"Sentence number {i} is {'very ' * i}long and the minister said so." for i in range(12)]
     restorer = Restorer(tiny_model, min_confidence=0.0)

@@ -30,7 +30,7 @@ def wrap(text: str, width: int) -> str:
 def tagger_only(pipeline):
     """A stand-in for ``Pipeline.decide``: the tagger's own edits, so what the model reads in each piece shows."""
 
-    def decide(sentences, batch_size=32, min_confidence=None, progress=None, candidates=True):
+    def decide(sentences, batch_size=32, min_confidence=None, progress=None, candidates=True, terms=None):
         out = []
         for s, (labels, probs, *_) in zip(sentences, pipeline.tag(sentences, batch_size, progress)):
             edits = decode(s, labels, probs, pipeline.backend.phrases, min_confidence)
