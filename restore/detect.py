@@ -13,11 +13,11 @@ to raise false flags: it is judged at its own ``term_threshold``, fitted on term
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from restore.edits import Edit, apply, words
@@ -223,14 +223,14 @@ def word_features(
     sentences: Sequence[str],
     tagged: Sequence[Tags],
     candidates: Sequence[Sequence[Candidate]],
-    scored: Sequence[Sequence[Edit]],
+    probabilities: Sequence[Sequence[float]],
     lm: NgramLM,
     science: NgramLM,
 ) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
     """For each sentence: its word spans and their WORD_FEATURES, a row per word (NaN for a word without a letter,
-    which is never flagged); ``scored``: its candidates' edits with the first look's probability (``Look.scored``);
-    ``lm``, ``science``: the n-gram models of news and of scientific prose. The words of all the sentences are read
-    together; each sentence's numbers are its own."""
+    which is never flagged); ``probabilities``: the first look's probability of each of its ``candidates``
+    (``Look.probabilities``); ``lm``, ``science``: the n-gram models of news and of scientific prose. The words of
+    all the sentences are read together; each sentence's numbers are its own."""
     import numpy as np
 
     spans = [words(text) for text in sentences]
@@ -246,24 +246,25 @@ def word_features(
         spun[first[j] : first[j] + m] = tags[3][:m]
 
     # the likeliest candidate covering each word, its table swap rate, its trigram gain
-    rate_index, gain_index = FEATURES.index("log_edit_rate"), FEATURES.index("trigram_gain")
-    begin, stop, p, log_rate, g = [], [], [], [], []  # each candidate's first word and the word after it (of all)
-    for j, (cands, edits) in enumerate(zip(candidates, scored)):
-        base, begins = int(first[j]), [s for s, _ in spans[j]]
-        starts = {s: i for i, s in enumerate(begins)}
-        for c, edit in zip(cands, edits):
-            i = starts.get(c.edit.start)
-            if i is not None:
-                begin.append(base + i)
-                stop.append(base + bisect.bisect_left(begins, c.edit.end, i))
-                p.append(edit.score)
-                log_rate.append(c.features[rate_index])
-                g.append(c.features[gain_index])
     best, rate, gain = np.zeros(n), np.zeros(n), np.zeros(n)
-    if begin:
-        begin_at, stop_at, log_rates = np.array(begin), np.array(stop), np.array(log_rate)
-        values = (np.array(p), np.where(log_rates > math.log(1e-6), np.exp(log_rates), 0.0), np.array(g))
-        for t in range(int((stop_at - begin_at).max())):
+    flat = [c for cands in candidates for c in cands]
+    if flat and n:
+        owner = np.repeat(np.arange(len(candidates)), [len(cands) for cands in candidates])
+        rate_index, gain_index = FEATURES.index("log_edit_rate"), FEATURES.index("trigram_gain")
+        start, end = np.array([(c.edit.start, c.edit.end) for c in flat], np.int64).T
+        log_rates, gains = np.array([(c.features[rate_index], c.features[gain_index]) for c in flat], np.float64).T
+        width = max(len(text) for text in sentences) + 1  # (sentence, offset) as one sorted key
+        word_keys = sentence * width + np.array([s for x in spans for s, _ in x], np.int64)
+        begin_at = np.minimum(np.searchsorted(word_keys, owner * width + start), n - 1)
+        at_word = word_keys[begin_at] == owner * width + start  # the candidates that start at a word (all of them)
+        stop_at = np.searchsorted(word_keys, owner * width + end)  # the first word at or after its end
+        values = (
+            np.array([p for ps in probabilities for p in ps], np.float64),
+            np.where(log_rates > math.log(1e-6), np.exp(log_rates), 0.0),
+            gains,
+        )
+        begin_at, stop_at, values = begin_at[at_word], stop_at[at_word], [v[at_word] for v in values]
+        for t in range(int((stop_at - begin_at).max(initial=0))):
             at = begin_at + t < stop_at
             for out, value in zip((best, rate, gain), values):
                 np.maximum.at(out, begin_at[at] + t, value[at])
@@ -413,13 +414,17 @@ def sentence_spans(
 
 def read_words(
     sentences: Sequence[str], tagged: Sequence[Tags], pipeline: Pipeline
-) -> tuple[list[list[Candidate]], list[list[Edit]], list[tuple[list[tuple[int, int]], np.ndarray]]]:
+) -> tuple[list[list[Candidate]], list[list[float]], list[tuple[list[tuple[int, int]], np.ndarray]]]:
     """Each sentence's candidates (reread as the restorer rereads them; the second look, when there is one, only
-    rescores them), their edits scored by the first look, and the sentence's ``word_features``."""
+    rescores them), the first look's probability of each (all the sentences' weighed together), and the
+    sentence's ``word_features``."""
     look = pipeline.first
     candidates = pipeline.reread(sentences, pipeline.propose(sentences, tagged), look)
-    scored = [look.scored(cands) for cands in candidates]
-    return candidates, scored, word_features(sentences, tagged, candidates, scored, pipeline.ngrams, pipeline.science)
+    flat = look.probabilities([c for cands in candidates for c in cands])
+    ends = list(accumulate(len(cands) for cands in candidates))
+    probabilities = [flat[end - len(cands) : end] for cands, end in zip(candidates, ends)]
+    read = word_features(sentences, tagged, candidates, probabilities, pipeline.ngrams, pipeline.science)
+    return candidates, probabilities, read
 
 
 def score_sentences(
@@ -432,17 +437,27 @@ def score_sentences(
 ) -> list[tuple[float, list[Span]]]:
     """Each sentence's score and its flagged spans (offsets into the sentence), its words flagged at its
     ``thresholds`` entry; a sentence marked in ``terms`` is a term alone, whose suggestions are the term look's."""
-    candidates, scored, read = read_words(sentences, tagged, pipeline)
+    candidates, probabilities, read = read_words(sentences, tagged, pipeline)
     scores = word_scores([features for _, features in read], settings)
     confidence = pipeline.first.min_confidence
     edits = [
-        pipeline.term.choose(cands) if alone and pipeline.term else choose(found, confidence)
-        for cands, found, alone in zip(candidates, scored, terms)
+        pipeline.term.choose(cands) if alone and pipeline.term else _made(cands, ps, confidence)
+        for cands, ps, alone in zip(candidates, probabilities, terms)
     ]
     return [
         (max(s, default=0.0), sentence_spans(text, spans, s, made, threshold))
         for text, (spans, _), s, made, threshold in zip(sentences, read, scores, edits, thresholds)
     ]
+
+
+def _made(candidates: Sequence[Candidate], probabilities: Sequence[float], min_confidence: float) -> list[Edit]:
+    """The edits a look makes of ``candidates`` from its ``probabilities`` of them (as ``Look.choose``)."""
+    likely = [
+        Edit(c.edit.start, c.edit.end, c.edit.before, c.edit.after, p)
+        for c, p in zip(candidates, probabilities)
+        if p >= min_confidence
+    ]
+    return choose(likely, min_confidence)
 
 
 def reports(

@@ -16,6 +16,7 @@ import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 BREAKS = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")  # \r\n is one line break
 SURROGATES = re.compile(r"[\ud800-\udfff]")  # a str can hold them; UTF-8 and the tokenizers cannot
@@ -49,9 +50,10 @@ class Edit:
     score: float = 1.0
 
 
-def words(text: str) -> list[tuple[int, int]]:
+@lru_cache(maxsize=4096)  # each step of the pipeline asks for a sentence's words: found once, shared (immutable)
+def words(text: str) -> tuple[tuple[int, int], ...]:
     """Character spans of the words and punctuation marks of ``text``, each with its combining marks."""
-    return [m.span() for m in _WORD.finditer(text)]
+    return tuple(m.span() for m in _WORD.finditer(text))
 
 
 def _find(text: str, span: str, cursor: int, bounds: set[int]) -> int:

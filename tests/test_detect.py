@@ -65,11 +65,11 @@ def test_word_features_of_sentences_read_together_are_those_of_each_read_alone(t
     sentences = ["Washington's best diplomat said so.", "", "...", "A", "The best minister arrived in 12 months."]
     tagged = pipeline.tag(sentences, 2)
     candidates = pipeline.propose(sentences, tagged)
-    scored = [pipeline.first.scored(c) for c in candidates]
-    together = word_features(sentences, tagged, candidates, scored, pipeline.ngrams, pipeline.science)
+    probabilities = [pipeline.first.probabilities(c) for c in candidates]
+    together = word_features(sentences, tagged, candidates, probabilities, pipeline.ngrams, pipeline.science)
     for j, (spans, rows) in enumerate(together):
         (alone,) = word_features(
-            [sentences[j]], [tagged[j]], [candidates[j]], [scored[j]], pipeline.ngrams, pipeline.science
+            [sentences[j]], [tagged[j]], [candidates[j]], [probabilities[j]], pipeline.ngrams, pipeline.science
         )
         assert spans == alone[0] and rows.shape == (len(spans), len(WORD_FEATURES))
         assert np.array_equal(rows, alone[1], equal_nan=True)
@@ -85,8 +85,8 @@ def test_seen_min_says_whether_news_or_science_saw_the_word_beside_its_neighbour
     sentences = ["artificial intelligence", "counterfeit consciousness", "top diplomat began", "Kazakhstan"]
     tagged = pipeline.tag(sentences, 4)
     candidates = pipeline.propose(sentences, tagged)
-    scored = [pipeline.first.scored(c) for c in candidates]
-    read = word_features(sentences, tagged, candidates, scored, pipeline.ngrams, pipeline.science)
+    probabilities = [pipeline.first.probabilities(c) for c in candidates]
+    read = word_features(sentences, tagged, candidates, probabilities, pipeline.ngrams, pipeline.science)
     seen = [rows[:, WORD_FEATURES.index("seen_min")].tolist() for _, rows in read]
     assert min(seen[0]) > 0 and seen[1] == [0.0, 0.0]  # science saw the first pair together; nobody the second
     assert min(seen[2]) > 0  # news saw both pairs: the sentence's ends do not count against a word
