@@ -53,15 +53,20 @@ def blocks(text: str, size: int = BLOCK_CHARS) -> Iterator[str]:
 
     Each piece ends at the last paragraph end in the second half of its window (a blank line, a form feed: see
     ``restore.segment``), else the last line break there, else the last sentence start that
-    ``restore.segment.split`` finds near the limit, else the last whitespace, else at ``size`` characters.
+    ``restore.segment.split`` finds near the limit, else the last whitespace, else at ``size`` characters. A last
+    piece of at most ``size // 2`` characters that would be a term alone (``restore.segment.term_alone``: at most
+    four words) joins the one before it, so that no block of a longer text is restored or scored as a term alone.
     """
-    start = 0
+    from restore.segment import split, term_alone
+
+    ends, start = [], 0
     while len(text) - start > size:
-        end = start + _cut(text[start : start + size])
-        yield text[start:end]
-        start = end
-    if start < len(text):
-        yield text[start:]
+        start += _cut(text[start : start + size])
+        ends.append(start)
+    tail = text[start:]
+    if ends and len(tail) <= size // 2 and term_alone([tail[s:e] for s, e in split(tail)]):
+        ends.pop()
+    yield from (text[a:b] for a, b in zip([0, *ends], [*ends, len(text)]))
 
 
 def _cut(window: str) -> int:

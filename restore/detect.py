@@ -226,7 +226,7 @@ def word_features(
     probabilities: Sequence[Sequence[float]],
     lm: NgramLM,
     science: NgramLM,
-) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
+) -> list[tuple[Sequence[tuple[int, int]], np.ndarray]]:
     """For each sentence: its word spans and their WORD_FEATURES, a row per word (NaN for a word without a letter,
     which is never flagged); ``probabilities``: the first look's probability of each of its ``candidates``
     (``Look.probabilities``); ``lm``, ``science``: the n-gram models of news and of scientific prose. The words of
@@ -380,8 +380,8 @@ def doc_score(sentence_scores: Sequence[float], settings: DetectSettings, thresh
 def text_thresholds(
     texts: Sequence[str], located: Sequence[tuple[int, int, int]], settings: DetectSettings
 ) -> list[float]:
-    """The threshold each text's words are flagged at: ``term_threshold`` for a term alone (one sentence of at most
-    TERM_WORDS words with a letter), else ``threshold``; ``located``: (text index, start, end) of each sentence."""
+    """The threshold each text's words are flagged at: ``term_threshold`` for a term alone
+    (``restore.segment.term_alone``), else ``threshold``; ``located``: (text index, start, end) of each sentence."""
     return [settings.term_threshold if alone else settings.threshold for alone in terms_alone(texts, located)]
 
 
@@ -414,7 +414,7 @@ def sentence_spans(
 
 def read_words(
     sentences: Sequence[str], tagged: Sequence[Tags], pipeline: Pipeline
-) -> tuple[list[list[Candidate]], list[list[float]], list[tuple[list[tuple[int, int]], np.ndarray]]]:
+) -> tuple[list[list[Candidate]], list[list[float]], list[tuple[Sequence[tuple[int, int]], np.ndarray]]]:
     """Each sentence's candidates (reread as the restorer rereads them; the second look, when there is one, only
     rescores them), the first look's probability of each (all the sentences' weighed together), and the
     sentence's ``word_features``."""

@@ -50,7 +50,7 @@ class Edit:
     score: float = 1.0
 
 
-@lru_cache(maxsize=4096)  # each step of the pipeline asks for a sentence's words: found once, shared (immutable)
+@lru_cache(maxsize=1024)  # every step asks for a sentence's words (a chunk is 256): found once, shared, immutable
 def words(text: str) -> tuple[tuple[int, int], ...]:
     """Character spans of the words and punctuation marks of ``text``, each with its combining marks."""
     return tuple(m.span() for m in _WORD.finditer(text))

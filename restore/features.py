@@ -146,7 +146,7 @@ def propose(
 
 def _draft(
     text: str, tags: Tags, phrases: Sequence[str], table: PhraseTable
-) -> tuple[list[tuple[int, int]], list[str], dict[tuple[int, int, str], list], dict[tuple[int, int, str], float]]:
+) -> tuple[Sequence[tuple[int, int]], list[str], dict[tuple[int, int, str], list], dict[tuple[int, int, str], float]]:
     """The word spans of ``text``, its words lowercased, the table's and the tagger's candidates ((start, end,
     after) -> [first word, words, swap rate, count]) and the tagger's own proposals with their probabilities."""
     labels, probs, keep, _ = tags
@@ -176,7 +176,7 @@ def _draft(
 def _candidates(
     text: str,
     tags: Tags,
-    spans: list[tuple[int, int]],
+    spans: Sequence[tuple[int, int]],
     lowered: list[str],
     found: dict[tuple[int, int, str], list],
     tagger: dict[tuple[int, int, str], float],
@@ -251,7 +251,7 @@ def _candidates(
 
 def _pairs(
     text: str,
-    spans: list[tuple[int, int]],
+    spans: Sequence[tuple[int, int]],
     lowered: list[str],
     suspected: Sequence[int],
     graph: SynonymGraph,
@@ -327,7 +327,7 @@ def _pair_counts(lm: NgramLM, ids_a, ids_b):
     return np.where(k >= 0, lm.counts[np.maximum(k, 0)], 0).astype(np.int64)
 
 
-def _plain(text: str, spans: list[tuple[int, int]], i: int) -> bool:
+def _plain(text: str, spans: Sequence[tuple[int, int]], i: int) -> bool:
     """Is word ``i`` letters only (hyphens and apostrophes inside) and not capitalised mid-sentence (a name)?"""
     word = text[spans[i][0] : spans[i][1]]
     return word.replace("-", "").replace("'", "").isalpha() and not (i > 0 and word[:1].isupper())
@@ -523,7 +523,7 @@ def reread(
             continue
         spans = words(text)
         starts = {s: i for i, (s, _) in enumerate(spans)}
-        readings: dict[str, tuple[list[tuple[int, int]], list[str], dict[int, int]]] = {}
+        readings: dict[str, tuple[Sequence[tuple[int, int]], list[str], dict[int, int]]] = {}
         row = []
         for c in cands:
             i = starts[c.edit.start]

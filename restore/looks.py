@@ -9,7 +9,7 @@ features were renamed, added or dropped fails to load instead of its weights mea
 
     {"weights": {"context_gain": 0.036, ...}, "bias": -1.09, "min_confidence": 0.42,
      "second_look": {"weights": {"logit": 0.655, ...}, "bias": -0.69, "min_confidence": 0.36},
-     "term_look": {"weights": {"context_gain": 0.13, ...}, "bias": -2.1, "min_confidence": 0.3}}
+     "term_look": {"weights": {"context_gain": 0.13, ...}, "bias": -2.1, "min_confidence": 0.44}}
 """
 
 from __future__ import annotations

@@ -208,6 +208,10 @@ def test_blocks_are_bounded_whatever_the_layout_and_give_the_text_back():
     paragraphs = list(blocks(layouts["paragraphs"] + "x\n" * 20, size=10_000))  # a paragraph break beats a line break
     assert all(p.endswith("\n\n") for p in paragraphs[:-1])
     assert all(p.endswith(". ") for p in list(blocks(layouts["one line"], size=10_000))[:-1])  # a sentence end
+    text = "The best diplomat said so.\n\n" * 714  # 19,992 characters: cut at 9,996 and 19,992
+    short, longer = list(blocks(text + "The end.", size=10_000)), list(blocks(text + "The end. It was long.", 10_000))
+    assert [len(p) for p in short] == [9_996, 10_004] and "".join(short) == text + "The end."  # no term alone
+    assert [len(p) for p in longer] == [9_996, 9_996, 21] and longer[-1] == "The end. It was long."
 
 
 def test_a_file_on_one_line_is_restored_in_bounded_blocks(run, tmp_path, monkeypatch):
