@@ -57,14 +57,14 @@ def blocks(text: str, size: int = BLOCK_CHARS) -> Iterator[str]:
     piece of at most ``size // 2`` characters that would be a term alone (``restore.segment.term_alone``: at most
     four words) joins the one before it, so that no block of a longer text is restored or scored as a term alone.
     """
-    from restore.segment import split, term_alone
+    from restore.segment import is_term_alone
 
     ends, start = [], 0
     while len(text) - start > size:
         start += _cut(text[start : start + size])
         ends.append(start)
     tail = text[start:]
-    if ends and len(tail) <= size // 2 and term_alone([tail[s:e] for s, e in split(tail)]):
+    if ends and len(tail) <= size // 2 and is_term_alone(tail):
         ends.pop()
     yield from (text[a:b] for a, b in zip([0, *ends], [*ends, len(text)]))
 

@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING
 
 from restore.edits import Edit, apply, words
 from restore.features import FEATURES, Candidate
-from restore.looks import choose
-from restore.segment import terms_alone
+from restore.looks import made
 
 if TYPE_CHECKING:
     import numpy as np
@@ -161,6 +160,11 @@ class DetectSettings:
             float(data["threshold"]),
             float(data["term_threshold"]),
         )
+
+    def threshold_of(self, term_alone: bool) -> float:
+        """The suspicion a word is flagged at: ``term_threshold`` in a term alone (``restore.segment.term_alone``),
+        else ``threshold``."""
+        return self.term_threshold if term_alone else self.threshold
 
     def to_json(self) -> dict:
         return {
@@ -377,14 +381,6 @@ def doc_score(sentence_scores: Sequence[float], settings: DetectSettings, thresh
     return _probability(doc_features(sentence_scores, threshold), weights, settings.doc_bias)
 
 
-def text_thresholds(
-    texts: Sequence[str], located: Sequence[tuple[int, int, int]], settings: DetectSettings
-) -> list[float]:
-    """The threshold each text's words are flagged at: ``term_threshold`` for a term alone
-    (``restore.segment.term_alone``), else ``threshold``; ``located``: (text index, start, end) of each sentence."""
-    return [settings.term_threshold if alone else settings.threshold for alone in terms_alone(texts, located)]
-
-
 def sentence_spans(
     text: str, spans: Sequence[tuple[int, int]], scores: Sequence[float], edits: Sequence[Edit], threshold: float
 ) -> list[Span]:
@@ -432,32 +428,21 @@ def score_sentences(
     tagged: Sequence[Tags],
     pipeline: Pipeline,
     settings: DetectSettings,
-    thresholds: Sequence[float],
     terms: Sequence[bool],
 ) -> list[tuple[float, list[Span]]]:
-    """Each sentence's score and its flagged spans (offsets into the sentence), its words flagged at its
-    ``thresholds`` entry; a sentence marked in ``terms`` is a term alone, whose suggestions are the term look's."""
+    """Each sentence's score and its flagged spans (offsets into the sentence); a sentence marked in ``terms`` is a
+    term alone, flagged at ``settings.term_threshold`` (``threshold_of``) with the term look's suggestions."""
     candidates, probabilities, read = read_words(sentences, tagged, pipeline)
     scores = word_scores([features for _, features in read], settings)
     confidence = pipeline.first.min_confidence
     edits = [
-        pipeline.term.choose(cands) if alone and pipeline.term else _made(cands, ps, confidence)
+        pipeline.term.choose(cands) if alone and pipeline.term else made(cands, ps, confidence)
         for cands, ps, alone in zip(candidates, probabilities, terms)
     ]
     return [
-        (max(s, default=0.0), sentence_spans(text, spans, s, made, threshold))
-        for text, (spans, _), s, made, threshold in zip(sentences, read, scores, edits, thresholds)
+        (max(s, default=0.0), sentence_spans(text, spans, s, found, settings.threshold_of(alone)))
+        for text, (spans, _), s, found, alone in zip(sentences, read, scores, edits, terms)
     ]
-
-
-def _made(candidates: Sequence[Candidate], probabilities: Sequence[float], min_confidence: float) -> list[Edit]:
-    """The edits a look makes of ``candidates`` from its ``probabilities`` of them (as ``Look.choose``)."""
-    likely = [
-        Edit(c.edit.start, c.edit.end, c.edit.before, c.edit.after, p)
-        for c, p in zip(candidates, probabilities)
-        if p >= min_confidence
-    ]
-    return choose(likely, min_confidence)
 
 
 def reports(
@@ -465,10 +450,10 @@ def reports(
     located: Sequence[tuple[int, int, int]],
     scored: Sequence[tuple[float, list[Span]]],
     settings: DetectSettings,
-    thresholds: Sequence[float],
+    terms: Sequence[bool],
 ) -> list[Report]:
     """One Report per text from its sentences' scores and spans; ``located``: (text index, start, end) of each
-    scored sentence, in order; ``thresholds``: each text's (``text_thresholds``)."""
+    scored sentence, in order; ``terms``: whether each text is a term alone (``restore.segment.terms_alone``)."""
     sentences: list[list[SentenceScore]] = [[] for _ in texts]
     spans: list[list[Span]] = [[] for _ in texts]
     for (t, start, end), (score, found) in zip(located, scored):
@@ -476,7 +461,7 @@ def reports(
         spans[t] += [Span(start + x.start, start + x.end, x.text, x.score, x.suggestion) for x in found]
     return [
         Report(doc_score([s.score for s in ss], settings, threshold), ss, sp, threshold)
-        for ss, sp, threshold in zip(sentences, spans, thresholds)
+        for ss, sp, threshold in zip(sentences, spans, map(settings.threshold_of, terms))
     ]
 
 

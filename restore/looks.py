@@ -63,8 +63,7 @@ class Look:
     def choose(self, candidates: Sequence[Candidate], min_confidence: float | None = None) -> list[Edit]:
         """The likeliest non-overlapping candidates at least ``min_confidence`` (default: the look's own) likely."""
         threshold = self.min_confidence if min_confidence is None else min_confidence
-        likely = [(c.edit, p) for c, p in zip(candidates, self.probabilities(candidates)) if p >= threshold]
-        return choose([Edit(e.start, e.end, e.before, e.after, p) for e, p in likely], threshold)
+        return made(candidates, self.probabilities(candidates), threshold)
 
     def to_json(self) -> dict:
         """The look as ``restore.json`` holds it: each weight under its feature's name."""
@@ -99,6 +98,13 @@ def choose(scored: Iterable[Edit], min_confidence: float) -> list[Edit]:
         if all(e.end <= c.start or e.start >= c.end for c in kept):
             kept.append(e)
     return sorted(kept, key=lambda e: e.start)
+
+
+def made(candidates: Sequence[Candidate], probabilities: Sequence[float], min_confidence: float) -> list[Edit]:
+    """The edits ``choose`` makes of ``candidates`` given a look's ``probabilities`` of them; only those at least
+    ``min_confidence`` likely become edits."""
+    likely = [(c.edit, p) for c, p in zip(candidates, probabilities) if p >= min_confidence]
+    return choose([Edit(e.start, e.end, e.before, e.after, p) for e, p in likely], min_confidence)
 
 
 def load_looks(

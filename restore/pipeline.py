@@ -97,7 +97,7 @@ class Pipeline:
     ) -> list[Decision]:
         """Each sentence's decision: steps 2 to 6 (``candidates`` False: the edits alone); a sentence marked in
         ``terms`` is a term alone, judged by the term look."""
-        alone = self._alone(sentences, terms)
+        alone = [bool(t) and self.term is not None for t in (terms or [False] * len(sentences))]
         found = []
         for c, tagged in self.tag_chunks(sentences, batch_size):  # later chunks are tagged meanwhile
             found += self.candidates(sentences[c : c + len(tagged)], tagged, alone[c : c + len(tagged)])
@@ -137,14 +137,10 @@ class Pipeline:
         found = self.reread(sentences, self.propose(sentences, tagged), self.first)
         if self.second is None:
             return found
-        rest = [j for j, term in enumerate(self._alone(sentences, terms)) if not term]
+        rest = [j for j in range(len(sentences)) if not (terms and terms[j])]
         for j, cs in zip(rest, self.relook([sentences[j] for j in rest], [found[j] for j in rest], self.first)):
             found[j] = cs
         return found
-
-    def _alone(self, sentences: Sequence[str], terms: Sequence[bool] | None) -> list[bool]:
-        """Which sentences the term look judges: those marked in ``terms``, when there is a term look."""
-        return [bool(t) and self.term is not None for t in (terms or [False] * len(sentences))]
 
     def propose(self, sentences: Sequence[str], tagged: Sequence[Tags]) -> list[list[Candidate]]:
         """Step 3: each sentence's candidates with FEATURES."""

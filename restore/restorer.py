@@ -153,7 +153,7 @@ class Restorer:
         self, texts: str | list[str], batch_size: int | None = None, show_progress_bar: bool = False
     ) -> Report | list[Report]:
         """How likely each text is machine-spun, per sentence, and the flagged spans (see ``restore.detect``)."""
-        from restore.detect import reports, score_sentences, text_thresholds
+        from restore.detect import reports, score_sentences
         from restore.segment import terms_alone
 
         if self.detect is None:
@@ -162,24 +162,17 @@ class Restorer:
         located = [(d, s, e) for d, text in enumerate(docs) for s, e in split(text)]
         sentences = [docs[d][s:e] for d, s, e in located]
         bar = _progress(len(sentences)) if show_progress_bar else None
-        thresholds = text_thresholds(docs, located, self.detect)
         alone = terms_alone(docs, located)
         found = []
         for c, tagged in self.pipeline.tag_chunks(sentences, batch_size or self.batch_size):  # tagging ahead
             part = slice(c, c + len(tagged))
-            found += score_sentences(
-                sentences[part],
-                tagged,
-                self.pipeline,
-                self.detect,
-                [thresholds[d] for d, _, _ in located[part]],
-                [alone[d] for d, _, _ in located[part]],
-            )
+            terms = [alone[d] for d, _, _ in located[part]]
+            found += score_sentences(sentences[part], tagged, self.pipeline, self.detect, terms)
             if bar:
                 bar.update(len(tagged))
         if bar:
             bar.close()
-        out = reports(docs, located, found, self.detect, thresholds)
+        out = reports(docs, located, found, self.detect, alone)
         return out[0] if single else out
 
 

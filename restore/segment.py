@@ -108,6 +108,11 @@ def term_alone(sentences: Sequence[str]) -> bool:
     return sum(any(c.isalpha() for c in text[a:b]) for a, b in words(text)) <= TERM_WORDS
 
 
+def is_term_alone(text: str) -> bool:
+    """Is ``text`` a term alone (``term_alone`` of its pieces)?"""
+    return term_alone([text[s:e] for s, e in split(text)])
+
+
 def terms_alone(texts: Sequence[str], located: Sequence[tuple[int, int, int]]) -> list[bool]:
     """Which of ``texts`` are terms alone; ``located``: (text index, start, end) of each of their pieces, in order."""
     pieces: list[list[str]] = [[] for _ in texts]

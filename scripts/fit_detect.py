@@ -35,7 +35,7 @@ from restore.detect import (
 )
 from restore.edits import diff
 from restore.restorer import SETTINGS_FILE, Restorer, default_model
-from restore.segment import split, term_alone
+from restore.segment import is_term_alone, split
 
 TARGET_FLAGS = 5  # per 1,000 clean dev sentences: a margin under the 10 allowed on test (8 on dev gave 12.7 on test)
 TARGET_TERM_FLAGS = 0.10  # of clean terms alone (the --extra texts that are terms alone: dev_phrases')
@@ -85,11 +85,6 @@ def featurise(restorer: Restorer, texts: list[str], batch_size: int = 64) -> lis
 
 def half(article: str) -> int:
     return hashlib.sha256(article.encode()).digest()[0] % 2
-
-
-def alone(text: str) -> bool:
-    """Is ``text`` a term alone (``restore.segment.term_alone``)?"""
-    return term_alone([text[s:e] for s, e in split(text)])
 
 
 def main() -> None:
@@ -175,7 +170,7 @@ def main() -> None:
     def second_half(texts: list[dict], feats: list, key: str) -> list[tuple[str, float, bool]]:
         """(file, score, is it a term alone) of each text of dev half 2 (``key``: its spun text or original)."""
         kept = [(r, f) for r, f in zip(texts, feats) if half(r["article"]) == 1]
-        return [(r["file"], s, alone(r[key])) for (r, _), s in zip(kept, sentence_scores([f for _, f in kept]))]
+        return [(r["file"], s, is_term_alone(r[key])) for (r, _), s in zip(kept, sentence_scores([f for _, f in kept]))]
 
     other_spun = second_half(extra_spun, extra_spun_feats, "spun")
     other_clean = second_half(extra_clean, extra_clean_feats, "original")

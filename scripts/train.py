@@ -327,22 +327,19 @@ def fit_term_look(pipeline, first: Look, data: Path) -> Look:
     the pipeline rereads them) of the first half of TERM_FILES' spun terms (right when it brings the term closer to
     its original), of their originals and of the first half of the clean terms (every one wrong); its threshold
     restores the most of the second half's spun terms exactly while it changes at most MAX_TERM_DAMAGE of each set of
-    clean terms held (the second half's originals, the clean terms' second half). Only terms alone (``term_alone``)
-    are read."""
+    clean terms held (the second half's originals, the clean terms' second half). Only terms alone
+    (``is_term_alone``) are read."""
     from restore.edits import apply
     from restore.features import FEATURES
-    from restore.segment import split, term_alone
+    from restore.segment import is_term_alone
     from restore_eval.targets import helps
-
-    def alone(text: str) -> bool:
-        return term_alone([text[s:e] for s, e in split(text)])
 
     def read(name: str) -> list[dict]:
         path = data / name
         if not path.is_file():
             raise SystemExit(f"{path}: missing (terms alone for the term look): run scripts/build_science.py")
         with path.open(encoding="utf-8") as f:
-            return [r for r in map(json.loads, f) if alone(r["spun"]) and alone(r["original"])]
+            return [r for r in map(json.loads, f) if is_term_alone(r["spun"]) and is_term_alone(r["original"])]
 
     def candidates(texts: list[str]) -> list:
         return pipeline.reread(texts, pipeline.propose(texts, pipeline.tag(texts, BATCH_SIZE)), first)
@@ -376,6 +373,22 @@ def fit_term_look(pipeline, first: Look, data: Path) -> Look:
     return Look(FEATURES, weights, bias, best)
 
 
+def model_pipeline(model: Path, table, lm, context_lm=None):
+    """A Pipeline without looks over ``model``'s tagger, synonym graph and science n-grams (scripts/build_science.py),
+    with the counts ``table`` and ``lm`` and the language model ``context_lm`` (None: no second look)."""
+    import sentencepiece as spm
+
+    from restore.engine import load_backend
+    from restore.graph import SynonymGraph
+    from restore.phrases import NgramLM
+    from restore.pipeline import Pipeline
+    from restore.restorer import GRAPH_FILE, SCIENCE_FILE
+
+    sp = spm.SentencePieceProcessor(model_file=str(model / "spiece.model"))
+    graph, science = SynonymGraph.load(model / GRAPH_FILE), NgramLM.load(model / SCIENCE_FILE)
+    return Pipeline(load_backend(model), sp, table, lm, context_lm, graph, science)
+
+
 def fit_decider(
     out: Path,
     data: Path,
@@ -393,15 +406,11 @@ def fit_decider(
     half of each is fitted on, the second half picks the threshold; the clean text of ``domains``' dev_*.jsonl files
     (outside news) is half negatives, half held for the damage cap. Without ``second_look`` (minutes instead of half
     an hour) the model gets no second look (no ``--lm``)."""
-    import sentencepiece as spm
-
-    from restore.engine import load_backend
     from restore.features import FEATURES, SECOND_LOOK_FEATURES
     from restore.graph import SynonymGraph, relations
     from restore.lm import ContextLM
     from restore.phrases import NgramLM, PhraseTable
-    from restore.pipeline import Pipeline
-    from restore.restorer import GRAPH_FILE, NGRAMS_FILE, PHRASES_FILE, SCIENCE_FILE
+    from restore.restorer import GRAPH_FILE, NGRAMS_FILE, PHRASES_FILE
 
     def read(name: str) -> list[dict]:
         with (data / name).open(encoding="utf-8") as f:
@@ -432,11 +441,7 @@ def fit_decider(
     domain_texts = [
         [json.loads(line)["original"] for line in p.read_text(encoding="utf-8").splitlines()] for p in domain_files
     ]
-    sp = spm.SentencePieceProcessor(model_file=str(out / "spiece.model"))
-    graph = SynonymGraph.load(out / GRAPH_FILE)
-    context_lm = ContextLM() if second_look else None
-    science = NgramLM.load(out / SCIENCE_FILE)  # scripts/build_science.py
-    pipeline = Pipeline(load_backend(out), sp, table, lm, context_lm, graph, science)  # each look fitted before
+    pipeline = model_pipeline(out, table, lm, ContextLM() if second_look else None)  # each look fitted before
     half = sum(len(p) // 2 for p in parts)
     # clean text: the originals of the fitted rows and the first half of each domain file are negatives; the
     # threshold's damage is read on every other distinct original of the dev files (2,625 sentences; the 375 of the
@@ -532,31 +537,17 @@ def write_looks(model: Path, data: Path, looks: tuple) -> None:
 def refit_term_look(model: Path, data: Path) -> None:
     """Fit ``model``'s term look again and write it into its restore.json; the other looks and spin detection's
     settings stay as they are (neither reads the term look)."""
-    import sentencepiece as spm
-
-    from restore.engine import load_backend
     from restore.features import FEATURES, SECOND_LOOK_FEATURES
-    from restore.graph import SynonymGraph
     from restore.looks import Look, save_looks
     from restore.phrases import NgramLM, PhraseTable
-    from restore.pipeline import Pipeline
-    from restore.restorer import GRAPH_FILE, NGRAMS_FILE, PHRASES_FILE, SCIENCE_FILE, SETTINGS_FILE
+    from restore.restorer import NGRAMS_FILE, PHRASES_FILE, SETTINGS_FILE
 
     settings = json.loads((model / SETTINGS_FILE).read_text(encoding="utf-8"))
     first = Look.from_json(FEATURES, settings, str(model / SETTINGS_FILE))
     second = None
     if "second_look" in settings:
         second = Look.from_json(SECOND_LOOK_FEATURES, settings["second_look"], str(model / SETTINGS_FILE))
-    sp = spm.SentencePieceProcessor(model_file=str(model / "spiece.model"))
-    pipeline = Pipeline(
-        load_backend(model),
-        sp,
-        PhraseTable.load(model / PHRASES_FILE),
-        NgramLM.load(model / NGRAMS_FILE),
-        None,
-        SynonymGraph.load(model / GRAPH_FILE),
-        NgramLM.load(model / SCIENCE_FILE),
-    )
+    pipeline = model_pipeline(model, PhraseTable.load(model / PHRASES_FILE), NgramLM.load(model / NGRAMS_FILE))
     term = fit_term_look(pipeline, first, data)
     looks = ("weights", "bias", "min_confidence", "second_look", "term_look")
     others = {k: v for k, v in settings.items() if k not in looks}
