@@ -195,13 +195,14 @@ def roc_auc(positives: list[float], negatives: list[float]) -> float:
     return float((ranks[:n].sum() - n * (n + 1) / 2) / (n * m)) if n and m else float("nan")
 
 
-def _line_scores(text: str, report) -> list[tuple[int, int, float]]:
-    """(start, end, score) of each line of ``text``: the highest score of the report's sentences in it."""
+def _line_scores(text: str, report) -> list[tuple[int, int, float, bool]]:
+    """(start, end, score, flagged) of each line of ``text``: the highest score of the report's sentences in it, and
+    whether one of them holds a flagged span."""
     out, start = [], 0
     for line in text.split("\n"):
         end = start + len(line)
-        inside = [s.score for s in report.sentences if start <= s.start < end]
-        out.append((start, end, max(inside, default=0.0)))
+        inside = [s for s in report.sentences if start <= s.start < end]
+        out.append((start, end, max((s.score for s in inside), default=0.0), any(s.flagged for s in inside)))
         start = end + 1
     return out
 
@@ -225,28 +226,28 @@ def detect(pairs_path: Path, model: str | None, limit: int | None, batch_size: i
     seconds = time.perf_counter() - t0
     threshold = restorer.detect.threshold
     spun_sentences, clean_sentences = [], []
-    flagged_spun = flagged_clean = 0  # sentences at least their text's threshold (a term alone's is its own)
+    flagged_spun = flagged_clean = 0  # sentences holding a flagged span (a term alone's threshold is its own)
     n_spans = spans_right = n_swaps = swaps_found = 0
     for g, text, report in zip(groups, spun_docs, reports):
-        for r, (start, _, score) in zip(g, _line_scores(text, report)):
+        for r, (start, _, score, flagged) in zip(g, _line_scores(text, report)):
             if r["spun"] == r["original"]:
                 continue
             spun_sentences.append(score)
-            flagged_spun += score >= report.threshold
+            flagged_spun += flagged
             swaps = [(start + e.start, start + e.end) for e in diff(r["spun"], r["original"])]
             n_swaps += len(swaps)
             swaps_found += sum(any(x.start < b and a < x.end for x in report.spans) for a, b in swaps)
         gold = [
             (start + e.start, start + e.end)
-            for r, (start, _, _) in zip(g, _line_scores(text, report))
+            for r, (start, _, _, _) in zip(g, _line_scores(text, report))
             for e in diff(r["spun"], r["original"])
         ]
         n_spans += len(report.spans)
         spans_right += sum(any(x.start < b and a < x.end for a, b in gold) for x in report.spans)
     for text, report in zip(clean_docs, reports[len(groups) :]):
-        scores = [score for _, _, score in _line_scores(text, report)]
-        clean_sentences += scores
-        flagged_clean += sum(score >= report.threshold for score in scores)
+        lines = _line_scores(text, report)
+        clean_sentences += [score for _, _, score, _ in lines]
+        flagged_clean += sum(flagged for _, _, _, flagged in lines)
     spun_doc_scores = [r.score for r in reports[: len(groups)]]
     clean_doc_scores = [r.score for r in reports[len(groups) :]]
     n_words = sum(len(d.split()) for d in spun_docs + clean_docs)

@@ -72,6 +72,9 @@ TAGGER_FLOOR = 0.2  # the tagger's own proposals below this are not candidates
 GRAPH_FLOOR = 0.1  # words at least this likely spun (the spun-word head or the tagger) get the graph's originals
 GRAPH_TOP = 2  # ... the ones with the best channel score in place of the word (see graph_margin; on 600 one-word
 # swaps of each lofo dev set the original is among them 1.2-2.0 points more often than by the trigram score alone)
+GRAPH_WORDS = 4  # spun n-grams of 2 to this many words, one of them suspected, that news and science saw at most
+# once and that are no headword, get the graph's one-word originals, the GRAPH_TOP best in their place ("talk over
+# with" -> "visit")
 PAIR_TOP = 2  # pairs of originals of two neighbouring spun words kept (``_pairs``), and the best of science's: on
 # 1,344 WordNet two-word terms spun word by word whose originals the graph offers, the first two hold the term 52%
 # of the time (count over the square root of each word's frequency and over the synonyms each entry lists; by
@@ -116,6 +119,7 @@ def propose(
     drafts = [_draft(text, tags, phrases, table) for text, tags in zip(texts, tagged)]
     suspected: list[list[int]] = [[] for _ in texts]  # per sentence: the words that get the graph's originals
     readings: list[dict[int, dict[str, float]]] = [{} for _ in texts]  # word -> original -> its trigram score
+    multiword: list[dict[tuple[int, int], dict[str, float]]] = [{} for _ in texts]  # (first word, words) -> ...
     in_science: list[dict[int, dict[str, float]]] = [{} for _ in texts]  # ... read by the science n-grams
     wanted = []  # the suspected words, and those with one-word table candidates (for the graph features)
     if graph is not None:
@@ -128,12 +132,23 @@ def propose(
         part = slice(c, c + READ_CHUNK)
         if graph is not None:
             readings[part] = _graph_readings(texts[part], drafts[part], wanted[part], graph, lm)
+            multiword[part] = _multiword_readings(texts[part], drafts[part], suspected[part], graph, lm, science)
             if science is not None:
                 in_science[part] = _graph_readings(texts[part], drafts[part], suspected[part], graph, lm, science)
         windows: list[tuple] = []  # each candidate's (left2, right2, before, after), read together
         found = [
             _candidates(
-                texts[j], tagged[j], *drafts[j], suspected[j], readings[j], in_science[j], lm, graph, science, windows
+                texts[j],
+                tagged[j],
+                *drafts[j],
+                suspected[j],
+                readings[j],
+                multiword[j],
+                in_science[j],
+                lm,
+                graph,
+                science,
+                windows,
             )
             for j in range(c, min(c + READ_CHUNK, len(texts)))
         ]
@@ -182,6 +197,7 @@ def _candidates(
     tagger: dict[tuple[int, int, str], float],
     suspected: Sequence[int],
     readings: dict[int, dict[str, float]],
+    multiword: dict[tuple[int, int], dict[str, float]],
     in_science: dict[int, dict[str, float]],
     lm: NgramLM,
     graph: SynonymGraph | None,
@@ -190,7 +206,8 @@ def _candidates(
 ) -> list[Candidate]:
     """One sentence's candidates with their features: the drafted ones, for each ``suspected`` word the
     GRAPH_TOP originals with the best channel score in its place (``readings``: word -> original -> score) and
-    the best by the science n-grams (``in_science``), and for two neighbouring words, one of them suspected, the
+    the best by the science n-grams (``in_science``), the same for each multi-word n-gram read in ``multiword``
+    ((first word, words) -> original -> score), and for two neighbouring words, one of them suspected, the
     ``_pairs`` of their originals. Their CONTEXT_FEATURES are left 0: each candidate's (left2, right2, before,
     after) is added to ``windows`` for ``_contexts`` to read with the other sentences' candidates."""
     _, _, keep, spun = tags
@@ -200,6 +217,9 @@ def _candidates(
         best += sorted(science_reading, key=science_reading.__getitem__, reverse=True)[:1]
         for after in best:
             found.setdefault((spans[i][0], spans[i][1], after), [i, 1, 0.0, 0])
+    for (i, k), reading in multiword.items():
+        for after in sorted(reading, key=reading.__getitem__, reverse=True)[:GRAPH_TOP]:
+            found.setdefault((spans[i][0], spans[i + k - 1][1], after), [i, k, 0.0, 0])
     pairs = _pairs(text, spans, lowered, suspected, graph, lm, science) if graph is not None else {}
     for key, (i, _) in pairs.items():
         found.setdefault(key, [i, 2, 0.0, 0])
@@ -208,7 +228,8 @@ def _candidates(
     for i, _, rate, _ in found.values():
         looks_spun[i] = max(looks_spun[i], rate)
     total = sum(looks_spun)
-    leaders = {i: _leaders(reading) for i, reading in readings.items()}
+    leaders = {(i, 1): _leaders(reading) for i, reading in readings.items()}
+    leaders |= {key: _leaders(reading) for key, reading in multiword.items()}
     out = []
     for (start, end, after), (i, k, rate, count) in found.items():
         before = text[start:end]
@@ -216,7 +237,7 @@ def _candidates(
             continue
         windows.append((*_window(lowered, i, k), before, after))
         p_keep = keep[i] if i < len(keep) else 1.0
-        reading = readings.get(i, {}) if k == 1 else {}
+        reading = readings.get(i, {}) if k == 1 else multiword.get((i, k), {})
         low = after.lower()
         listed = graph.originals(before.lower()) if graph is not None else {}
         t = tagger.get((start, end, after))
@@ -236,7 +257,7 @@ def _candidates(
             math.log(0.01 + (total - looks_spun[i]) / len(spans)),
             0.0,  # trigram_gain
             float(low in listed),
-            _margin(reading, leaders[i], low) if reading else 0.0,
+            _margin(reading, leaders[i, k], low) if reading else 0.0,
             math.log(1 + len(reading)),
             _log(spun[i] if i < len(spun) else 0.0),
             math.log(1 + listed.get(low, 0)),
@@ -340,11 +361,13 @@ def _graph_readings(
     graph: SynonymGraph,
     lm: NgramLM,
     reader: NgramLM | None = None,
+    k: int = 1,
 ) -> list[dict[int, dict[str, float]]]:
-    """For each sentence (its ``_draft``), for each of its ``wanted`` words: the one-word originals ``graph`` offers
-    that the n-gram model ``lm`` knows, each with its channel score in the word's place (its trigram score by
-    ``reader``, ``lm`` by default, read together in a call per window shape for all the sentences, minus the log
-    of its entry's synonyms); none for a word without a letter, inside a number or capitalised mid-sentence."""
+    """For each sentence (its ``_draft``), for each of its ``wanted`` words (the first of ``k`` words): the one-word
+    originals ``graph`` offers for it, that the n-gram model ``lm`` knows, each with its channel score in its place
+    (its trigram score by ``reader``, ``lm`` by default, read together in a call per window shape for all the
+    sentences, minus the log of its entry's synonyms); none for a word without a letter, inside a number or
+    capitalised mid-sentence, nor for words apart other than by a space."""
     import numpy as np
 
     from restore.graph import trigram_scores
@@ -355,14 +378,23 @@ def _graph_readings(
     for j, (text, (sentence, lowered, _, _), indices) in enumerate(zip(texts, drafts, wanted)):
         for i in indices:
             out[j][i] = {}
-            word = text[sentence[i][0] : sentence[i][1]]
-            if not any(ch.isalpha() for ch in word) or (i > 0 and word[:1].isupper()) or _in_number(text, *sentence[i]):
+            start, end = sentence[i][0], sentence[i + k - 1][1]
+            written = [text[a:b] for a, b in sentence[i : i + k]]
+            if (
+                not all(any(ch.isalpha() for ch in w) for w in written)
+                or any(w[:1].isupper() for w in written[i == 0 :])
+                or _in_number(text, start, end)
+                or text[start:end] != " ".join(written)
+            ):
                 continue
-            names, ids, log_synonyms = graph.known_originals(lowered[i], lm)
+            names, ids, log_synonyms = graph.known_originals(" ".join(lowered[i : i + k]), lm)
+            if k > 1:  # "wooden legs" -> "legs", "heating plant" -> "heat": a compound, far likelier than a spin
+                kept = [x for x, name in enumerate(names) if not any(_same_stem(name, w) for w in lowered[i : i + k])]
+                names, ids, log_synonyms = tuple(names[x] for x in kept), ids[kept], log_synonyms[kept]
             if names:
                 if reader is not lm:
                     ids = _ids_in(reader, names)
-                left2, right2 = _window(lowered, i, 1)
+                left2, right2 = _window(lowered, i, k)
                 context = [reader.ids.get(w, -1) for w in (*left2, *right2)]
                 shapes.setdefault((len(left2), len(right2)), []).append((j, i, names, ids, log_synonyms, context))
     for (left_size, _), rows in shapes.items():
@@ -376,6 +408,52 @@ def _graph_readings(
             out[j][i] = dict(zip(names, scores[k : k + count]))
             k += count
     return out
+
+
+def _multiword_readings(
+    texts: Sequence[str],
+    drafts: Sequence[tuple],
+    suspected: Sequence[Sequence[int]],
+    graph: SynonymGraph,
+    lm: NgramLM,
+    science: NgramLM | None,
+) -> list[dict[tuple[int, int], dict[str, float]]]:
+    """For each sentence: the ``_graph_readings`` of its n-grams of 2 to GRAPH_WORDS words holding a ``suspected``
+    word, (first word, words) -> original -> channel score, for those the graph lists (multi-word thesaurus entries:
+    "talk over with" for "visit") that news and science (``_unseen``) saw at most once and that have no entry of
+    their own: a phrase clean text uses ("look at", "social welfare") or a term ("magnetic tape") is no spin."""
+    out: list[dict[tuple[int, int], dict[str, float]]] = [{} for _ in texts]
+    for k in range(2, GRAPH_WORDS + 1):
+        wanted = []
+        for (spans, lowered, _, _), marked in zip(drafts, suspected):
+            near = {x for i in marked for x in range(i - k + 1, i + 1)}  # n-grams holding a suspected word
+            wanted.append(
+                [
+                    i
+                    for i in sorted(near)
+                    if 0 <= i <= len(spans) - k
+                    and graph.may_list(lowered[i : i + k])
+                    and _unseen(lowered[i : i + k], lm, science)
+                    and not graph.has_entry(" ".join(lowered[i : i + k]))
+                ]
+            )
+        for j, read in enumerate(_graph_readings(texts, drafts, wanted, graph, lm, k=k)):
+            out[j] |= {(i, k): reading for i, reading in read.items() if reading}
+    return out
+
+
+def _same_stem(a: str, b: str) -> bool:
+    """Are ``a`` and ``b`` the same word or do they share their first four letters ("heat", "heating")?"""
+    return a == b or (len(a) >= 4 and len(b) >= 4 and a[:4] == b[:4])
+
+
+def _unseen(words: Sequence[str], lm: NgramLM, science: NgramLM | None) -> bool:
+    """Did news (``lm``) and science each see these words together at most once: two words as a bigram, more as
+    some trigram inside them (a trigram seen once is not kept)?"""
+    models = [lm] if science is None else [lm, science]
+    if len(words) == 2:
+        return all(m.count(*words) <= 1 for m in models)
+    return any(all(m.trigram_count(*words[t : t + 3]) <= 1 for m in models) for t in range(len(words) - 2))
 
 
 def _leaders(reading: dict[str, float]) -> tuple[str | None, float, float]:

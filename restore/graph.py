@@ -15,8 +15,8 @@ import lzma
 import math
 import re
 import zipfile
-from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
@@ -115,6 +115,34 @@ class SynonymGraph:
                 if form and form != word:
                     out[form] = max(out.get(form, 0), int(self.synonyms[self.ids[term]]))
         return MappingProxyType(out)  # cached: read-only
+
+    def may_list(self, words: Sequence[str]) -> bool:
+        """Could a term of these (lowercased, at least two) words have originals? A cheap first check before
+        ``originals``: some multi-word term with originals has the same words but for the first (which ``originals``
+        may read as a lemma) or the last (a plural)."""
+        heads, tails = self._ends
+        return tuple(words[1:]) in tails or tuple(words[:-1]) in heads
+
+    def has_entry(self, term: str) -> bool:
+        """Does a thesaurus entry of its own list synonyms for ``term`` (lowercase; as written, or read as a lemma as
+        ``originals`` reads it)? A multi-word term with an entry ("magnetic tape", "crossword puzzle") is a term in
+        its own right, which clean text uses as it is."""
+        for lemma, _ in _readings(term):
+            i = self.ids.get(lemma)
+            if i is not None and self.synonyms.item(i) > 0:
+                return True
+        return False
+
+    @cached_property
+    def _ends(self) -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
+        """The multi-word terms with originals: each without its last word (heads), and without its first (tails)."""
+        heads, tails = set(), set()
+        for i in self.keys.tolist():
+            parts = self.terms[i].split(" ")
+            if len(parts) > 1:
+                heads.add(tuple(parts[:-1]))
+                tails.add(tuple(parts[1:]))
+        return heads, tails
 
     def known_originals(self, word: str, lm) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
         """The one-word ``originals`` of ``word`` that the n-gram model ``lm`` knows, the MAX_KNOWN most frequent,

@@ -201,6 +201,12 @@ class NgramLM:
         k = self._bigram(a, b)
         return self.counts.item(k) if k >= 0 else 0
 
+    def trigram_count(self, a: str, b: str, c: str) -> int:
+        """How often the trigram ``a b c`` was seen (0 when fewer than ``min_trigram_count`` times: not kept)."""
+        k, j = self._bigram(a, b), self.ids.get(c)
+        t = _find(self.trigram_keys, k * len(self.ids) + j) if k >= 0 and j is not None else -1
+        return self.trigram_counts.item(t) if t >= 0 else 0
+
     def logprob(self, a: str, b: str) -> float:
         k = self._bigram(a, b)
         if k >= 0:

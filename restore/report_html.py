@@ -54,7 +54,7 @@ def render(items: Sequence[tuple[str, str, Report]], settings: DetectSettings) -
     for k, (name, text, report) in enumerate(items):
         verdict = "likely spun" if report.score >= 0.5 else "likely not spun"
         css = "verdict-spun" if report.score >= 0.5 else "verdict-clean"
-        flagged = sum(s.score >= report.threshold for s in report.sentences)
+        flagged = sum(s.flagged for s in report.sentences)
         rows.append(
             f'<tr><td><a href="#text-{k}">{html.escape(name)}</a></td><td class="score">{report.score:.2f}</td>'
             f'<td class="{css}">{verdict}</td><td>{len(report.spans)}</td>'

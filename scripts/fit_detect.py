@@ -9,13 +9,15 @@ word of them, and every word of the dev originals (clean text), the negatives. T
 gradient boosting, TREES trees of DEPTH levels, stored as ``restore.detect.WordTrees``) are fitted on half of the
 dev articles; the threshold is the lowest that flags at most TARGET_FLAGS of every 1,000 clean news sentences of
 the other half (for a term alone, the lowest that flags at most TARGET_TERM_FLAGS of the clean terms alone of the
-other half); then the document model is fitted on that half's news articles (spun: the article as each file
-spins it, clean: their originals). Only dev data: test and ../shared/data/real are never read.
+other half); then the sentence model on that half's sentences, spun and clean (news and the other texts), and the
+document model on its news articles (spun: the article as each file spins it, clean: their originals). Only dev
+data: test and ../shared/data/real are never read.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import time
@@ -27,10 +29,13 @@ from train import NEWS_DEV_FILES, fit  # scripts/train.py: the looks' news dev f
 
 from restore.detect import (
     DOC_FEATURES,
+    SENTENCE_FEATURES,
     DetectSettings,
     WordTrees,
     doc_features,
     read_words,
+    sentence_features,
+    sentence_score,
     word_scores,
 )
 from restore.edits import diff
@@ -148,14 +153,25 @@ def main() -> None:
     x, y = words_of(0)
     t0 = time.perf_counter()
     trees = fit_trees(x, y)
-    settings = DetectSettings(trees, dict.fromkeys(DOC_FEATURES, 0.0), 0.0, 0.5, 0.5)
+    unfitted = dict.fromkeys(SENTENCE_FEATURES, 0.0), 0.0, dict.fromkeys(DOC_FEATURES, 0.0), 0.0
+    settings = DetectSettings(trees, *unfitted, 0.5, 0.5)
     print(f"word trees on {len(y)} words ({sum(y)} spun): {time.perf_counter() - t0:.0f} s")
 
-    def sentence_scores(texts: list) -> list[float]:
-        return [max(s, default=0.0) for s in word_scores([[f for _, f in feats] for feats in texts], settings)]
+    def lettered(texts: list) -> list[list[float]]:
+        """The scores of each text's words with a letter."""
+        scores = word_scores([[f for _, f in feats] for feats in texts], settings)
+        return [[x for x, (_, f) in zip(xs, feats) if not np.isnan(f[0])] for xs, feats in zip(scores, texts)]
 
-    clean_scores = sentence_scores([f for r, f in zip(rows, clean_feats) if half(r["article"]) == 1])
-    spun_scores = sentence_scores([f for r, f in zip(spun_rows, spun_feats) if half(r["article"]) == 1])
+    def top_scores(texts: list) -> list[float]:
+        """Each text's most suspicious word's score: a text is flagged when it reaches the threshold."""
+        return [max(xs, default=0.0) for xs in lettered(texts)]
+
+    def half_two(texts: list[dict], feats: list) -> list:
+        """The features of the texts of dev half 2 (the half the trees were not fitted on)."""
+        return [f for r, f in zip(texts, feats) if half(r["article"]) == 1]
+
+    clean_scores = top_scores(half_two(rows, clean_feats))
+    spun_scores = top_scores(half_two(spun_rows, spun_feats))
     ranked = sorted(clean_scores, reverse=True)
     allowed = int(TARGET_FLAGS * len(ranked) / 1000)
     threshold = float(ranked[allowed]) + 1e-6  # flags ranked[:allowed] only
@@ -163,14 +179,14 @@ def main() -> None:
     recall = np.mean([s >= threshold for s in spun_scores])
     print(
         f"threshold {threshold:.4f}: {flags:.1f} false flags per 1,000 of {len(clean_scores)} clean sentences, recall"
-        f" {recall:.3f} of {len(spun_scores)} spun (dev half 2), sentence AUC {auc(spun_scores, clean_scores):.4f}"
+        f" {recall:.3f} of {len(spun_scores)} spun (dev half 2)"
     )
-    settings = DetectSettings(trees, settings.doc_weights, 0.0, threshold, 0.5)
+    settings = DetectSettings(trees, *unfitted, threshold, 0.5)
 
     def second_half(texts: list[dict], feats: list, key: str) -> list[tuple[str, float, bool]]:
         """(file, score, is it a term alone) of each text of dev half 2 (``key``: its spun text or original)."""
         kept = [(r, f) for r, f in zip(texts, feats) if half(r["article"]) == 1]
-        return [(r["file"], s, is_term_alone(r[key])) for (r, _), s in zip(kept, sentence_scores([f for _, f in kept]))]
+        return [(r["file"], s, is_term_alone(r[key])) for (r, _), s in zip(kept, top_scores([f for _, f in kept]))]
 
     other_spun = second_half(extra_spun, extra_spun_feats, "spun")
     other_clean = second_half(extra_clean, extra_clean_feats, "original")
@@ -184,7 +200,7 @@ def main() -> None:
         f" {len(clean_terms)} clean terms alone flagged, recall"
         f" {np.mean([s >= term_threshold for s in spun_terms]):.3f} of {len(spun_terms)} spun (dev half 2)"
     )
-    settings = DetectSettings(trees, settings.doc_weights, 0.0, threshold, term_threshold)
+    settings = DetectSettings(trees, *unfitted, threshold, term_threshold)
     for name in args.extra:  # how each other kind of text fares, each text at its own threshold
         spun, clean = ([(s, term) for f, s, term in texts if f == name] for texts in (other_spun, other_clean))
         flags = [[s >= (term_threshold if term else threshold) for s, term in texts] for texts in (spun, clean)]
@@ -193,25 +209,53 @@ def main() -> None:
         found += f", AUC {auc([s for s, _ in spun], [s for s, _ in clean]):.4f}" if spun else ""
         print(f"{name} (dev half 2): {found}")
 
+    sx, sy = [], []  # every dev half 2 sentence with a word: news and the other texts, spun (1) and clean (0)
+    for texts, spun in (
+        (half_two(spun_rows, spun_feats) + half_two(extra_spun, extra_spun_feats), 1),
+        (half_two(rows, clean_feats) + half_two(extra_clean, extra_clean_feats), 0),
+    ):
+        found = [sentence_features(xs) for xs in lettered(texts) if xs]
+        sx += found
+        sy += [spun] * len(found)
+    sentence_weights, sentence_bias = fit(sx, sy)
+    settings = DetectSettings(
+        trees, dict(zip(SENTENCE_FEATURES, sentence_weights)), sentence_bias, *unfitted[2:], threshold, term_threshold
+    )
+
+    def sentence_scores(texts: list) -> list[tuple[float, bool]]:
+        """Each text's sentence score and whether a word of it is flagged (at the running-text threshold)."""
+        return [(sentence_score(xs, settings), max(xs, default=0.0) >= threshold) for xs in lettered(texts)]
+
+    spun_model, clean_model = (
+        [score for score, _ in sentence_scores(half_two(r, f))]
+        for r, f in ((spun_rows, spun_feats), (rows, clean_feats))
+    )
+    print(
+        f"sentence model on {len(sy)} dev half 2 sentences ({sum(sy)} spun): "
+        + ", ".join(f"{n} {w:+.3f}" for n, w in zip(SENTENCE_FEATURES, sentence_weights))
+        + f"; news sentence AUC {auc(spun_model, clean_model):.4f} (the top word alone:"
+        f" {auc(spun_scores, clean_scores):.4f})"
+    )
+
     by_article: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
         if half(r["article"]) == 1:
             by_article[r["article"]].append(i)
     row_index = {r["original"]: i for i, r in enumerate(rows)}
     spun_scores_of = [dict() for _ in files]  # per file: row index -> its spun sentence's score
-    second = [(r, feats) for r, feats in zip(spun_rows, spun_feats) if half(r["article"]) == 1]
-    for (r, _), score in zip(second, sentence_scores([feats for _, feats in second])):
+    spun_half = [(r, feats) for r, feats in zip(spun_rows, spun_feats) if half(r["article"]) == 1]
+    for (r, _), score in zip(spun_half, sentence_scores([feats for _, feats in spun_half])):
         spun_scores_of[r["file"]][row_index[r["original"]]] = score
     clean_ids = [i for article in by_article.values() for i in article]
     scores_clean = dict(zip(clean_ids, sentence_scores([clean_feats[i] for i in clean_ids])))
     dx, dy = [], []
     for spun_scores in spun_scores_of:
         for ids in by_article.values():
-            spun = [spun_scores.get(i, scores_clean[i]) for i in ids]
-            dx += [doc_features(spun, threshold), doc_features([scores_clean[i] for i in ids], threshold)]
+            for scored in ([spun_scores.get(i, scores_clean[i]) for i in ids], [scores_clean[i] for i in ids]):
+                dx.append(doc_features([score for score, _ in scored], [flagged for _, flagged in scored]))
             dy += [1, 0]
     doc_weights, doc_bias = fit(dx, dy)
-    settings = DetectSettings(trees, dict(zip(DOC_FEATURES, doc_weights)), doc_bias, threshold, term_threshold)
+    settings = dataclasses.replace(settings, doc_weights=dict(zip(DOC_FEATURES, doc_weights)), doc_bias=doc_bias)
     p = [1 / (1 + np.exp(-(np.dot(f, doc_weights) + doc_bias))) for f in dx]
     print(
         f"document model on {len(dy) // 2} dev documents: "

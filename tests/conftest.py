@@ -107,6 +107,10 @@ TINY_DETECT = {  # spin detection that trusts the phrase table's swap rate alone
         "feature": [WORD_FEATURES.index("swap_rate"), 0, 0], "threshold": [0.25, 0.0, 0.0],
         "left": [1, 1, 2], "right": [2, 1, 2], "value": [0.0, 0.0, 20.0],
     },
+    "sentence_weights": {
+        "top_logit": 1.0, "second_logit": 0.0, "third_logit": 0.0, "mean_logit": 0.0, "log_words": 0.0,
+    },
+    "sentence_bias": 0.0,  # a sentence's score is its most suspicious word's
     "doc_weights": {"top_logit": 1.0, "mean_logit": 0.0, "flagged_share": 0.0},
     "doc_bias": 0.0,
     "threshold": 0.5,

@@ -233,6 +233,52 @@ def test_a_word_the_spun_head_suspects_gets_the_graphs_originals_that_read_best_
     assert propose(text, calm, [], table, lm, graph) == []  # words nothing suspects get none
 
 
+def test_a_multi_word_entry_holding_a_suspected_word_gets_the_graphs_one_word_originals():
+    """Broad thesauri list phrases: a spinner puts "talk over with" for "visit" or "held in restraint" for "kept". The
+    phrase table never saw them; the graph's entries give the one-word originals, read in the n-gram's place."""
+    from restore.graph import SynonymGraph
+
+    relations = [("visit", "talk over with"), ("discuss", "talk over with"), ("meet", "talk over with")]
+    relations += [("kept", "held in restraint"), ("say", "talk"), ("talk", "talk over with")]
+    graph = SynonymGraph.build(relations)
+    lm = NgramLM.build(
+        CLEAN + ["She will visit Paris.", "He will visit Paris.", "He will meet Paris.", "We discuss it.", "We talk."]
+    )
+    text, n = "She will talk over with Paris.", 7
+    suspected = ([0] * n, [0.0] * n, [1.0] * n, [0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.0])  # only "over"
+    found = {
+        (c.edit.before, c.edit.after): c.features
+        for c in propose(text, suspected, [], PhraseTable.build([]), lm, graph)
+    }
+    assert {("talk over with", "visit"), ("talk over with", "meet")} <= set(found)  # the GRAPH_TOP best read
+    assert ("talk over with", "discuss") not in found
+    visit = found["talk over with", "visit"]
+    assert visit[FEATURES.index("words")] == 3.0 and visit[FEATURES.index("in_graph")] == 1.0
+    # three originals: "talk", a word of the n-gram itself, is none ("wooden legs" is a compound, not "legs" spun)
+    assert visit[FEATURES.index("log_rivals")] == pytest.approx(math.log(1 + 3))
+    assert visit[FEATURES.index("graph_margin")] > 0  # "visit" reads best there
+    calm = ([0] * n, [0.0] * n, [1.0] * n, [0.0] * n)
+    assert propose(text, calm, [], PhraseTable.build([]), lm, graph) == []  # no suspected word, no n-gram read
+    seen = ["She will visit Paris.", "He will meet Paris.", "We talk over with friends.", "They talk over with us."]
+    used = NgramLM.build(CLEAN + seen * 2)  # a phrase clean text uses
+    assert not [c for c in propose(text, suspected, [], PhraseTable.build([]), used, graph) if " " in c.edit.before]
+    headword = SynonymGraph.build([*relations, ("talk over with", "confer")])  # an entry of its own: a term
+    assert not [c for c in propose(text, suspected, [], PhraseTable.build([]), lm, headword) if " " in c.edit.before]
+    apart = "She will talk over, with Paris."  # words apart other than by a space are no term
+    assert not [
+        c
+        for c in propose(
+            apart,
+            ([0] * 8, [0.0] * 8, [1.0] * 8, [0.0, 0.0, 0.0, 0.9] + [0.0] * 4),
+            [],
+            PhraseTable.build([]),
+            lm,
+            graph,
+        )
+        if c.edit.before.count(" ") > 1
+    ]
+
+
 def test_of_originals_that_read_alike_the_one_whose_entry_lists_fewer_synonyms_leads():
     """A spinner drawing from an entry of n synonyms puts a given one for the original 1 time in n: "top" (one
     synonym) is likelier behind "finest" than "good" (nine) or "great" (twenty), the n-grams being equal."""

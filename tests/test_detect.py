@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from restore.detect import WORD_FEATURES, Report, SentenceScore, Span, WordTrees, join
+from restore.detect import SENTENCE_FEATURES, WORD_FEATURES, Report, SentenceScore, Span, WordTrees, join
 from restore.restorer import SETTINGS_FILE, Restorer
 from restore.segment import split
 from restore_eval.bench import main as bench_main
@@ -155,7 +155,9 @@ def test_cli_json_lines_carry_the_whole_report(run):
         (13, 17, "best", "top"),
         (SPUN.index("12"), SPUN.index("12") + 9, "12 months", "year"),
     ]
-    assert all(set(s) == {"start", "end", "score"} for s in report["sentences"]) and report["sentences"]
+    assert all(set(s) == {"start", "end", "score", "flagged"} for s in report["sentences"]) and report["sentences"]
+    for s in report["sentences"]:  # a sentence is flagged when it holds a flagged span
+        assert s["flagged"] == any(s["start"] <= x["start"] < s["end"] for x in report["spans"])
 
 
 def test_cli_score_refuses_output_options_and_an_existing_html_file(run, tmp_path):
@@ -251,8 +253,8 @@ def test_bench_detect_judges_a_term_alone_at_the_term_threshold(tiny_model, tmp_
 
 
 def test_dataclasses_are_plain_values():
-    r = Report(0.5, [SentenceScore(0, 3, 0.5)], [Span(0, 3, "abc", 0.5, None)], 0.5)
-    assert r == Report(0.5, [SentenceScore(0, 3, 0.5)], [Span(0, 3, "abc", 0.5, None)], 0.5) and r.flagged
+    r = Report(0.5, [SentenceScore(0, 3, 0.5, True)], [Span(0, 3, "abc", 0.5, None)], 0.5)
+    assert r == Report(0.5, [SentenceScore(0, 3, 0.5, True)], [Span(0, 3, "abc", 0.5, None)], 0.5) and r.flagged
 
 
 def test_word_trees_walk_each_tree_to_its_leaf_and_add_the_leaves():
@@ -287,3 +289,47 @@ def test_detect_settings_over_other_word_features_are_a_clear_error(tiny_model, 
     assert isinstance(restorer.restore("no change here"), str)
     with pytest.raises(ValueError, match="word features: candidate"):
         restorer.score("text")
+
+
+def test_detect_settings_without_sentence_weights_are_a_clear_error(tiny_model, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    settings = json.loads((folder / SETTINGS_FILE).read_text())
+    del settings["detect"]["sentence_weights"]["log_words"]  # restore.json of 0.13.0 had none at all
+    (folder / SETTINGS_FILE).write_text(json.dumps(settings))
+    restorer = Restorer(folder)
+    with pytest.raises(ValueError, match="no sentence_weights for log_words") as e:
+        restorer.score("text")
+    assert "\n" not in str(e.value)
+
+
+def test_a_sentence_is_scored_by_the_sentence_model_and_flagged_by_its_words(tiny_restorer):
+    import math
+
+    restorer = Restorer(tiny_restorer.path)
+    trees = dataclasses.replace(restorer.detect.word_trees, baseline=-10.0)  # "best" has log-odds +10, others -10
+    weights = dict.fromkeys(SENTENCE_FEATURES, 0.0) | {"top_logit": 0.2, "mean_logit": 0.1, "log_words": -1.0}
+    restorer.detect = dataclasses.replace(restorer.detect, word_trees=trees, sentence_weights=weights, sentence_bias=0)
+    short, long = "The best one.", "The best one said so in the town hall of our city."
+    reports = restorer.score([short, long])
+    for report, words in zip(reports, (3, 12)):  # the words with a letter count
+        (sentence,) = report.sentences
+        mean = (10 - 10 * (words - 1)) / words
+        assert sentence.score == pytest.approx(1 / (1 + math.exp(-(2 + 0.1 * mean - math.log(words)))), abs=1e-6)
+        assert sentence.flagged and [x.text for x in report.spans] == ["best"]
+    assert reports[1].sentences[0].score < restorer.detect.threshold < reports[0].sentences[0].score
+
+
+def test_scoring_rereads_only_the_sentences_it_flags(tiny_restorer, monkeypatch):
+    restorer = Restorer(tiny_restorer.path)
+    pipeline, reread = restorer.pipeline, restorer.pipeline.reread
+    seen = []
+    monkeypatch.setattr(pipeline, "reread", lambda sentences, *a: seen.extend(sentences) or reread(sentences, *a))
+    text = "No change here. The best one. Nothing to see."
+    report = restorer.score(text)
+    assert seen == ["The best one."]  # for its suggestion, which is the restorer's edit
+    (span,) = report.spans
+    assert span.text == "best"
+    made = {(e.start, e.end): e.after for e in restorer.explain(text)}
+    assert span.suggestion == made[span.start, span.end]
+    assert [s.flagged for s in report.sentences] == [False, True, False]

@@ -43,6 +43,13 @@ def test_originals_are_inflected_like_the_spun_word(graph):
     assert graph.originals("started") == graph.originals("started")  # cached, same answer
 
 
+def test_may_list_is_a_cheap_check_that_never_misses_a_multi_word_term(graph):
+    for words in (["talk", "over"], ["talked", "over"], ["talk", "overs"]):
+        assert graph.may_list(words)  # "talked over" is read as "talk over"
+    assert "visited" in graph.originals("talked over")
+    assert not graph.may_list(["big", "dog"]) and not graph.originals("big dog")
+
+
 def test_each_original_says_how_many_synonyms_its_entry_lists():
     graph = SynonymGraph.build([("top", "finest"), ("good", "finest"), ("good", "fine"), ("good", "nice")])
     # "finest" read as "fine" + superlative gives "good" as "best"; a spinner puts "finest" for "good" 1 time in 3
