@@ -382,7 +382,7 @@ def _graph_readings(
             written = [text[a:b] for a, b in sentence[i : i + k]]
             if (
                 not all(any(ch.isalpha() for ch in w) for w in written)
-                or any(w[:1].isupper() for w in written[i == 0 :])
+                or any(w[:1].isupper() for w in written[i == 0 :])  # a sentence's first word may be capitalised
                 or _in_number(text, start, end)
                 or text[start:end] != " ".join(written)
             ):

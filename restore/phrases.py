@@ -201,10 +201,14 @@ class NgramLM:
         k = self._bigram(a, b)
         return self.counts.item(k) if k >= 0 else 0
 
+    def _trigram(self, a: str, b: str, c: str) -> tuple[int, int]:
+        """The indices of the bigram ``a b`` and of the trigram ``a b c`` (each -1 when not kept)."""
+        k, j = self._bigram(a, b), self.ids.get(c)
+        return k, _find(self.trigram_keys, k * len(self.ids) + j) if k >= 0 and j is not None else -1
+
     def trigram_count(self, a: str, b: str, c: str) -> int:
         """How often the trigram ``a b c`` was seen (0 when fewer than ``min_trigram_count`` times: not kept)."""
-        k, j = self._bigram(a, b), self.ids.get(c)
-        t = _find(self.trigram_keys, k * len(self.ids) + j) if k >= 0 and j is not None else -1
+        _, t = self._trigram(a, b, c)
         return self.trigram_counts.item(t) if t >= 0 else 0
 
     def logprob(self, a: str, b: str) -> float:
@@ -215,8 +219,7 @@ class NgramLM:
 
     def trigram_logprob(self, a: str, b: str, c: str) -> float:
         """log P(c | a b), backing off to BACKOFF * P(c | b)."""
-        k, j = self._bigram(a, b), self.ids.get(c)
-        t = _find(self.trigram_keys, k * len(self.ids) + j) if k >= 0 and j is not None else -1
+        k, t = self._trigram(a, b, c)
         if t >= 0:
             return math.log(self.trigram_counts.item(t) / self.counts.item(k))
         return math.log(BACKOFF) + self.logprob(b, c)
