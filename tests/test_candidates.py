@@ -299,18 +299,21 @@ def test_of_originals_that_read_alike_the_one_whose_entry_lists_fewer_synonyms_l
 def test_sentences_proposed_together_get_what_each_gets_alone():
     from restore.graph import SynonymGraph
 
-    graph = SynonymGraph.build([("top", "finest"), ("best", "finest"), ("good", "finest"), ("arrive", "land")])
-    lm = NgramLM.build(CLEAN + ["The good food is here."])
+    relations = [("top", "finest"), ("best", "finest"), ("good", "finest"), ("arrive", "land")]
+    graph = SynonymGraph.build([*relations, ("visit", "talk over with"), ("meet", "talk over with")])
+    lm = NgramLM.build(CLEAN + ["The good food is here.", "She will visit Paris.", "He will meet Paris."])
     table = PhraseTable.build(PAIRS)
     texts = ["Washington's finest diplomat landed.", "The best food landed here.", "Washington's best diplomat."]
+    texts.append("She will talk over with Paris.")  # a multi-word entry, read with the others' one-word originals
     tagged = [
         ([0] * 5, [0.0] * 5, [1.0, 0.1, 1.0, 1.0, 1.0], [0.0, 0.9, 0.0, 0.9, 0.0]),
         ([0] * 6, [0.0] * 6, [1.0] * 6, [0.0, 0.5, 0.0, 0.9, 0.0, 0.0]),
         ([0] * 4, [0.0] * 4, [1.0, 0.1, 1.0, 1.0], [0.0] * 4),
+        ([0] * 7, [0.0] * 7, [1.0] * 7, [0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.0]),
     ]
     together = propose_all(texts, tagged, [], table, lm, graph)
     assert together == [propose(t, tags, [], table, lm, graph) for t, tags in zip(texts, tagged)]
-    assert all(together)
+    assert all(together) and any(c.edit.before == "talk over with" for c in together[3])
 
 
 def test_a_term_spun_word_by_word_gets_the_pair_of_originals_science_saw_together():
