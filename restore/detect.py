@@ -485,7 +485,7 @@ def reports(
     terms: Sequence[bool],
 ) -> list[Report]:
     """One Report per text from its sentences' scores and spans; ``located``: (text index, start, end) of each
-    scored sentence, in order; ``terms``: whether each text is a term alone (``restore.segment.terms_alone``)."""
+    scored sentence, in order; ``terms``: whether each text is a term alone (``restore.segment.pieces``)."""
     sentences: list[list[SentenceScore]] = [[] for _ in texts]
     spans: list[list[Span]] = [[] for _ in texts]
     for (t, start, end), (score, found) in zip(located, scored):

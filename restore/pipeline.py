@@ -23,7 +23,7 @@ from restore.edits import Edit
 from restore.engine import BATCH_SIZE
 from restore.features import Candidate, propose, relook, reread
 from restore.looks import Look, choose
-from restore.segment import split, terms_alone
+from restore.segment import pieces
 
 if TYPE_CHECKING:
     from restore.engine import OnnxBackend, Tags, TorchBackend
@@ -76,9 +76,8 @@ class Pipeline:
     ) -> list[Decision]:
         """Each text's decision (``min_confidence``: each look's own by default); ``progress`` is called with the
         number of sentences done; ``candidates`` False leaves them out (the edits alone are made)."""
-        spans = [(t, s, e) for t, text in enumerate(texts) for s, e in split(text)]
-        alone = terms_alone(texts, spans)
-        sentences, terms = [texts[t][s:e] for t, s, e in spans], [alone[t] for t, _, _ in spans]
+        spans, sentences, alone = pieces(texts)
+        terms = [alone[t] for t, _, _ in spans]
         found = self.decide(sentences, batch_size, min_confidence, progress, candidates, terms)
         out = [Decision([], []) for _ in texts]
         for (t, s, _), decision in zip(spans, found):

@@ -154,15 +154,13 @@ class Restorer:
     ) -> Report | list[Report]:
         """How likely each text is machine-spun, per sentence, and the flagged spans (see ``restore.detect``)."""
         from restore.detect import reports, score_sentences
-        from restore.segment import terms_alone
+        from restore.segment import pieces
 
         if self.detect is None:
             raise ValueError(self._no_detect)
         single, docs = _as_list(texts)
-        located = [(d, s, e) for d, text in enumerate(docs) for s, e in split(text)]
-        sentences = [docs[d][s:e] for d, s, e in located]
+        located, sentences, alone = pieces(docs)
         bar = _progress(len(sentences)) if show_progress_bar else None
-        alone = terms_alone(docs, located)
         found = []
         for c, tagged in self.pipeline.tag_chunks(sentences, batch_size or self.batch_size):  # tagging ahead
             part = slice(c, c + len(tagged))

@@ -113,9 +113,12 @@ def is_term_alone(text: str) -> bool:
     return term_alone([text[s:e] for s, e in split(text)])
 
 
-def terms_alone(texts: Sequence[str], located: Sequence[tuple[int, int, int]]) -> list[bool]:
-    """Which of ``texts`` are terms alone; ``located``: (text index, start, end) of each of their pieces, in order."""
-    pieces: list[list[str]] = [[] for _ in texts]
-    for t, start, end in located:
-        pieces[t].append(texts[t][start:end])
-    return [term_alone(p) for p in pieces]
+def pieces(texts: Sequence[str]) -> tuple[list[tuple[int, int, int]], list[str], list[bool]]:
+    """Every piece (``split``) of ``texts``: (text index, start, end) of each, in order; its text; and which of the
+    texts are terms alone (``term_alone``)."""
+    located = [(t, s, e) for t, text in enumerate(texts) for s, e in split(text)]
+    sentences = [texts[t][s:e] for t, s, e in located]
+    per_text: list[list[str]] = [[] for _ in texts]
+    for (t, _, _), sentence in zip(located, sentences):
+        per_text[t].append(sentence)
+    return located, sentences, [term_alone(p) for p in per_text]

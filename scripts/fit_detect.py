@@ -40,7 +40,7 @@ from restore.detect import (
 )
 from restore.edits import diff
 from restore.restorer import SETTINGS_FILE, Restorer, default_model
-from restore.segment import is_term_alone, split
+from restore.segment import is_term_alone, pieces
 
 TARGET_FLAGS = 5  # per 1,000 clean dev sentences: a margin under the 10 allowed on test (8 on dev gave 12.7 on test)
 TARGET_TERM_FLAGS = 0.10  # of clean terms alone (the --extra texts that are terms alone: dev_phrases')
@@ -79,8 +79,7 @@ def featurise(restorer: Restorer, texts: list[str], batch_size: int = 64) -> lis
     """Per text: (word span in the text, its WORD_FEATURES row: NaN for a word without a letter) for every word of
     its sentences."""
     pipeline = restorer.pipeline
-    located = [(t, s, e) for t, text in enumerate(texts) for s, e in split(text)]
-    sentences = [texts[t][s:e] for t, s, e in located]
+    located, sentences, _ = pieces(texts)
     _, _, read = read_words(sentences, pipeline.tag(sentences, batch_size), pipeline)
     out: list[list] = [[] for _ in texts]
     for (t, s, _), (spans, feats) in zip(located, read):
