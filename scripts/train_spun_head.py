@@ -37,28 +37,28 @@ def encodings(model, sp, rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.n
     training and use agree), in fp16; whether the word lies in a swap (the diff to the original); P(change) by the
     label head; and its row."""
     from restore.edits import diff, words
-    from restore.engine import MAX_TOKENS, _inputs, _tagger
+    from restore.engine import MAX_TOKENS, TorchBackend, _reader_model
     from restore.tags import encode
 
-    tagger = _tagger(model)
+    backend = TorchBackend(model, None, _reader_model())
     texts = [r["spun"] for r in rows]
     encoded = encode(sp, texts, MAX_TOKENS)
     hidden, labels, change, row_of = [], [], [], []
     order = sorted((i for i in range(len(texts)) if encoded[i][1]), key=lambda i: len(encoded[i][0]))
-    with torch.inference_mode():
-        for b in range(0, len(order), 64):
-            batch = order[b : b + 64]
-            inputs = _inputs([encoded[i][0] for i in batch], [encoded[i][1] for i in batch])
-            _, _, keep, firsts = tagger(*(torch.from_numpy(a) for a in inputs))
-            k = 0
-            for i in batch:
-                spans = words(texts[i])[: len(encoded[i][1])]
-                gold = diff(texts[i], rows[i]["original"])
-                hidden.append(firsts[k : k + len(spans)].numpy().astype(np.float16))
-                change.append(1 - keep[k : k + len(spans)].numpy())
-                labels += [any(e.start < end and start < e.end for e in gold) for start, end in spans]
-                row_of += [i] * len(spans)
-                k += len(encoded[i][1])
+    for b in range(0, len(order), 64):
+        batch = order[b : b + 64]
+        _, _, keep, firsts = backend.run(
+            [encoded[i][0] for i in batch], [encoded[i][1] for i in batch], [texts[i] for i in batch]
+        )
+        k = 0
+        for i in batch:
+            spans = words(texts[i])[: len(encoded[i][1])]
+            gold = diff(texts[i], rows[i]["original"])
+            hidden.append(firsts[k : k + len(spans)].numpy().astype(np.float16))
+            change.append(1 - keep[k : k + len(spans)].numpy())
+            labels += [any(e.start < end and start < e.end for e in gold) for start, end in spans]
+            row_of += [i] * len(spans)
+            k += len(encoded[i][1])
     return np.concatenate(hidden), np.array(labels), np.concatenate(change), np.array(row_of)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from restore.detect import WORD_FEATURES
 from restore.edits import Edit
+from restore.engine import READER_WIDTH
 
 CORPUS = (
     """Washington's top diplomat began a visit to Kazakhstan on Tuesday.
@@ -60,7 +61,7 @@ def tiny_model(tmp_path_factory) -> Path:
         id2label=dict(enumerate(labels)),
     )  # fmt: skip
     T5ForTokenClassification(config).save_pretrained(folder)
-    write_spun_head(folder, config.d_model)
+    write_spun_head(folder, config.d_model + READER_WIDTH)
     write_decider_files(folder)
     return folder
 

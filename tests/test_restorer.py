@@ -1,3 +1,4 @@
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -126,7 +127,8 @@ def test_onnx_backend_tags_what_transformers_tags(onnx_model):
     assert isinstance(torch_r.backend, TorchBackend) and isinstance(onnx_r.backend, OnnxBackend)
     sentences = ["The minister said the economic support would continue", "Prices rose by 3% in March", "Ünï 😀"]
     ids, firsts = zip(*encode(torch_r.sp, sentences, 64))
-    a, b = torch_r.backend.tag(list(ids), list(firsts)), onnx_r.backend.tag(list(ids), list(firsts))
+    a = torch_r.backend.tag(list(ids), list(firsts), sentences)
+    b = onnx_r.backend.tag(list(ids), list(firsts), sentences)
     assert [labels for labels, *_ in a] == [labels for labels, *_ in b]
     for (_, p1, k1, s1), (_, p2, k2, s2) in zip(a, b):
         assert p1 == pytest.approx(p2, abs=1e-5) and k1 == pytest.approx(k2, abs=1e-5)
@@ -157,9 +159,10 @@ def test_the_onnx_graph_runs_on_the_weights_in_model_safetensors(onnx_model, tmp
 
     folder = _with_weights(onnx_model, tmp_path / "model", keep_wins_everywhere)
     r = Restorer(folder, engine="onnx")
-    ids, firsts = encode(r.sp, ["The minister said the economic support would continue"], 64)[0]
-    torch_keep = Restorer(folder, engine="torch").backend.tag([ids], [firsts])[0][2]
-    assert r.backend.tag([ids], [firsts])[0][2] == pytest.approx(torch_keep, abs=1e-5)
+    sentence = "The minister said the economic support would continue"
+    ids, firsts = encode(r.sp, [sentence], 64)[0]
+    torch_keep = Restorer(folder, engine="torch").backend.tag([ids], [firsts], [sentence])[0][2]
+    assert r.backend.tag([ids], [firsts], [sentence])[0][2] == pytest.approx(torch_keep, abs=1e-5)
     assert min(torch_keep) > 0.99
 
 
@@ -173,27 +176,59 @@ def test_weights_that_do_not_fit_the_graph_are_refused_in_one_line(onnx_model, t
 def test_each_word_gets_its_likeliest_change_and_the_probability_of_keep(tiny_model):
     """What the graph returns per word, against the definition on the plain model's logits: the best
     label other than KEEP (whether or not KEEP wins), its probability, P(KEEP), and P(spun) by the spun-word head
-    on the encoder's reading of the word's first token."""
+    on the encoder's reading of the word's first token beside the reader's layers 2 and 4 at its first piece."""
     import torch
 
+    from restore.engine import READER_LAYERS, reader_tokenizer
     from restore.tags import encode
 
     r = Restorer(tiny_model, engine="torch")
     model = r.backend.tagger.model
-    ids, firsts = encode(r.sp, ["The minister said the economic support would continue in 2024"], 64)[0]
+    sentence = "The minister said the economic support would continue in 2024"
+    ids, firsts = encode(r.sp, [sentence], 64)[0]
+    pieces = reader_tokenizer().encode(sentence)  # the whole sentence at once: [CLS] the minister ... [SEP]
+    word_starts = [m.start() for m in re.finditer(r"\S+", sentence)]
+    first_pieces = [[s for s, _ in pieces.offsets].index(start) for start in word_starts]
+    assert READER_LAYERS == (2, 4) and len(first_pieces) == len(firsts)
+    with torch.no_grad():
+        read = r.backend.tagger.reader(input_ids=torch.tensor([pieces.ids]), output_hidden_states=True)
+        reader_part = torch.cat([read.hidden_states[2][0, first_pieces], read.hidden_states[4][0, first_pieces]], -1)
     for keep_bias in (20.0, -20.0):  # KEEP the likeliest label of every word, then of none
         with torch.no_grad():
             model.classifier.bias[0] = keep_bias
             probs = model(input_ids=torch.tensor([ids])).logits[0, firsts].softmax(-1)
             hidden = model.transformer(input_ids=torch.tensor([ids])).last_hidden_state[0, firsts]
+        hidden = torch.cat([hidden, reader_part], -1).double()
         head = r.backend.head
-        spun = torch.sigmoid(torch.relu(hidden @ head.w1 + head.b1) @ head.w2 + head.b2)
-        labels, best, keep, spun_probs = r.backend.tag([ids], [firsts])[0]
+        w1, b1, w2, b2 = (torch.from_numpy(a) for a in (head.w1, head.b1, head.w2, head.b2))
+        spun = torch.sigmoid(torch.relu(hidden @ w1 + b1) @ w2 + b2)
+        labels, best, keep, spun_probs = r.backend.tag([ids], [firsts], [sentence])[0]
         assert spun_probs == pytest.approx(spun.tolist(), abs=1e-6) and 0 < min(spun_probs) < max(spun_probs) < 1
         assert (probs.argmax(-1) == 0).all() == (keep_bias > 0)
         assert labels == (probs[:, 1:].argmax(-1) + 1).tolist()
         assert best == pytest.approx(probs[:, 1:].max(-1).values.tolist(), abs=1e-6)
         assert keep == pytest.approx(probs[:, 0].tolist(), abs=1e-6)
+
+
+def test_the_reader_reads_each_word_at_its_first_piece_and_long_sentences_at_cls():
+    """The reader's tokenizer splits words its own way ("Washington's" is three pieces, a lone combining mark none):
+    the head must read each of restore's words at that word's first piece, in order, and a sentence longer than
+    the reader's 512 positions must not overflow them."""
+    from restore.edits import words
+    from restore.engine import READER_PIECES, reader_inputs, reader_tokenizer
+
+    tokenizer = reader_tokenizer()
+    text = "Washington's best diplomat \u0301 visited Ünï 😀"
+    long = "economic " * 600
+    counts = [len(words(text)), len(words(long)), 1]
+    ids, mask, cols = reader_inputs(tokenizer, [text, long, "a"], counts)
+    assert ids.shape == (3, READER_PIECES + 2) and mask.sum(1).tolist() == [12, READER_PIECES + 2, 3]
+    mine = cols[: counts[0]].tolist()
+    firsts = [tokenizer.encode(text[s:e], add_special_tokens=False).ids[:1] or [100] for s, e in words(text)]
+    assert [ids[0, c] for c in mine] == [f[0] for f in firsts] and mine == sorted(set(mine))  # [100]: [UNK]
+    theirs = cols[counts[0] : counts[0] + counts[1]].tolist()
+    assert theirs[:READER_PIECES] == list(range(1, READER_PIECES + 1)) and set(theirs[READER_PIECES:]) == {0}
+    assert cols[-1] == 1 and len(cols) == sum(counts)
 
 
 def test_onnx_tags_do_not_depend_on_the_batch(onnx_model):
