@@ -219,6 +219,11 @@ def detect(pairs_path: Path, model: str | None, limit: int | None, batch_size: i
     for i, r in enumerate(rows):
         articles[str(r.get("article", i))].append(r)
     groups = [g for g in articles.values() if any(r["spun"] != r["original"] for r in g)]
+    if not groups:
+        raise ValueError(
+            f"{pairs_path}: no spun rows: --detect scores spun articles against their originals "
+            "(clean text alone: Restorer.score it and count what is flagged)"
+        )
     spun_docs = ["\n".join(r["spun"] for r in g) for g in groups]
     clean_docs = ["\n".join(r["original"] for r in g) for g in groups]
     t0 = time.perf_counter()
@@ -278,6 +283,8 @@ def detect_phrases(path: Path, model: str | None, batch_size: int) -> dict:
 
     spun, ref = _read_phrases(path)
     pairs = [(s, r) for s, r in zip(spun, ref) if s.strip().lower() != r]
+    if not pairs:
+        raise ValueError(f"{path}: no phrase differs from its original: nothing spun to score against it")
     restorer = Restorer(model, batch_size=batch_size)
     reports = restorer.score([s for s, _ in pairs] + [r for _, r in pairs])
     spun_reports, clean_reports = reports[: len(pairs)], reports[len(pairs) :]

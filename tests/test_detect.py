@@ -228,7 +228,16 @@ def test_bench_detect_reports_the_issue_figures(tiny_model, tmp_path, capsys):
     assert report["phrases"] == 2 and report["recall"] == 1.0 and report["precision"] == 1.0
     with pytest.raises(SystemExit) as e:
         bench_main(["--detect", "--speed"])
-    assert e.value.code == 2
+    assert e.value.code == 2 and "--detect goes with one of" in capsys.readouterr().err
+    clean = tmp_path / "clean.jsonl"  # clean rows alone: there is nothing spun to score (was a ZeroDivisionError)
+    clean.write_text(json.dumps({"spun": "Prices rose.", "original": "Prices rose.", "clean": True}) + "\n")
+    assert bench_main(["--detect", "--pairs", str(clean), "--model", str(tiny_model)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"restore-bench: error: {clean}: no spun rows") and err.count("\n") == 1, err
+    phrases.write_text("# spun\toriginal\ntop\ttop\n")  # the same for phrases (was a ZeroDivisionError too)
+    assert bench_main(["--detect", "--phrases", str(phrases), "--model", str(tiny_model)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"restore-bench: error: {phrases}: no phrase differs") and err.count("\n") == 1, err
 
 
 def test_bench_detect_judges_a_term_alone_at_the_term_threshold(tiny_model, tmp_path, capsys):
