@@ -107,15 +107,12 @@ def reader_weights() -> dict:
     """The reader's weights the graph uses (its embeddings and first max(READER_LAYERS) layers), in fp32, by the
     name the graph gives them."""
     import numpy as np
-    from safetensors.numpy import load_file
+    from safetensors import safe_open
 
     used = ("embeddings.", *(f"encoder.layer.{i}." for i in range(max(READER_LAYERS))))
-    weights = load_file(reader_path() / "model.safetensors")
-    return {
-        READER_PREFIX + k: v.astype(np.float32)
-        for k, v in weights.items()
-        if k.startswith(used) and k != "embeddings.position_ids"
-    }
+    with safe_open(reader_path() / "model.safetensors", framework="numpy") as f:  # only the tensors used are read
+        names = [k for k in f.keys() if k.startswith(used) and k != "embeddings.position_ids"]
+        return {READER_PREFIX + k: f.get_tensor(k).astype(np.float32) for k in names}
 
 
 def _reader_model():

@@ -32,15 +32,14 @@ LR = 1e-3
 SEED = 0
 
 
-def encodings(model, sp, rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per word of each row's spun side: the encoding the head reads at inference (``restore.engine``'s graph, so
-    training and use agree), in fp16; whether the word lies in a swap (the diff to the original); P(change) by the
-    label head; and its row."""
+def encodings(backend, sp, rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per word of each row's spun side: the encoding the head reads at inference (``backend.run``: the tagger and
+    the reader, so training and use agree), in fp16; whether the word lies in a swap (the diff to the original);
+    P(change) by the label head; and its row."""
     from restore.edits import diff, words
-    from restore.engine import MAX_TOKENS, TorchBackend, _reader_model
+    from restore.engine import MAX_TOKENS
     from restore.tags import encode
 
-    backend = TorchBackend(model, None, _reader_model())
     texts = [r["spun"] for r in rows]
     encoded = encode(sp, texts, MAX_TOKENS)
     hidden, labels, change, row_of = [], [], [], []
@@ -95,10 +94,11 @@ def fit_head(model_dir: Path, data: Path, families: Sequence[str] = FAMILIES, ou
     from safetensors.numpy import save_file
     from transformers import T5ForTokenClassification
 
-    from restore.engine import HEAD_FILE, SpunHead
+    from restore.engine import HEAD_FILE, SpunHead, TorchBackend, _reader_model
 
     torch.set_num_threads(2)
     model = T5ForTokenClassification.from_pretrained(model_dir, dtype=torch.float32).eval()
+    backend = TorchBackend(model, None, _reader_model())  # no head: the encodings it reads are what it learns from
     sp = spm.SentencePieceProcessor(model_file=str(model_dir / "spiece.model"))
 
     def read(name: str, limit: int) -> list[dict]:
@@ -106,7 +106,7 @@ def fit_head(model_dir: Path, data: Path, families: Sequence[str] = FAMILIES, ou
             return [json.loads(line) for line, _ in zip(f, range(limit))]
 
     t0 = time.time()
-    parts = [encodings(model, sp, read(f"lofo_train_{f}.jsonl", TRAIN_ROWS)) for f in families]
+    parts = [encodings(backend, sp, read(f"lofo_train_{f}.jsonl", TRAIN_ROWS)) for f in families]
     x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     print(f"{len(y)} words ({y.mean():.1%} swapped) from {list(families)}, {time.time() - t0:.0f}s", flush=True)
     net = train(x, y)
@@ -121,7 +121,7 @@ def fit_head(model_dir: Path, data: Path, families: Sequence[str] = FAMILIES, ou
     head = SpunHead.load(out)
     for family in FAMILIES:
         rows = read(f"lofo_dev_{family}.jsonl", DEV_ROWS)
-        h, labels, change, row_of = encodings(model, sp, rows)
+        h, labels, change, row_of = encodings(backend, sp, rows)
         spun = np.array(head(h.astype(np.float32)))
         clean = np.array([r["clean"] for r in rows])
         print(
