@@ -79,6 +79,7 @@ PAIR_TOP = 2  # pairs of originals of two neighbouring spun words kept (``_pairs
 # 1,344 WordNet two-word terms spun word by word whose originals the graph offers, the first two hold the term 52%
 # of the time (count over the square root of each word's frequency and over the synonyms each entry lists; by
 # count alone 43%)
+PAIR_BLOCK = 64  # neighbouring words whose pairs of originals are counted together (all of a chunk's: +220 MB peak)
 READ_CHUNK = 256  # sentences whose graph originals are read together (all at once: +200 MB peak on 2,000 sentences)
 MIN_EDIT_RATE = 0.003  # table n-grams swapped less often than this are not candidates: on dev they were
 # 60% of all candidates and 1 of 3,900 applied edits, so skipping them makes deciding ~2x faster
@@ -121,6 +122,7 @@ def propose(
     readings: list[dict[int, dict[str, float]]] = [{} for _ in texts]  # word -> original -> its trigram score
     multiword: list[dict[tuple[int, int], dict[str, float]]] = [{} for _ in texts]  # (first word, words) -> ...
     in_science: list[dict[int, dict[str, float]]] = [{} for _ in texts]  # ... read by the science n-grams
+    pairs: list[dict[tuple[int, int, str], tuple[int, int]]] = [{} for _ in texts]  # terms spun word by word
     wanted = []  # the suspected words, and those with one-word table candidates (for the graph features)
     if graph is not None:
         for j, ((spans, _, found, _), (_, _, keep, spun)) in enumerate(zip(drafts, tagged)):
@@ -135,6 +137,7 @@ def propose(
             multiword[part] = _multiword_readings(texts[part], drafts[part], suspected[part], graph, lm, science)
             if science is not None:
                 in_science[part] = _graph_readings(texts[part], drafts[part], suspected[part], graph, lm, science)
+            pairs[part] = _pairs(texts[part], drafts[part], suspected[part], graph, lm, science)
         windows: list[tuple] = []  # each candidate's (left2, right2, before, after), read together
         found = [
             _candidates(
@@ -145,9 +148,9 @@ def propose(
                 readings[j],
                 multiword[j],
                 in_science[j],
+                pairs[j],
                 lm,
                 graph,
-                science,
                 windows,
             )
             for j in range(c, min(c + READ_CHUNK, len(texts)))
@@ -199,17 +202,17 @@ def _candidates(
     readings: dict[int, dict[str, float]],
     multiword: dict[tuple[int, int], dict[str, float]],
     in_science: dict[int, dict[str, float]],
+    pairs: dict[tuple[int, int, str], tuple[int, int]],
     lm: NgramLM,
     graph: SynonymGraph | None,
-    science: NgramLM | None,
     windows: list[tuple],
 ) -> list[Candidate]:
     """One sentence's candidates with their features: the drafted ones, for each ``suspected`` word the
     GRAPH_TOP originals with the best channel score in its place (``readings``: word -> original -> score) and
     the best by the science n-grams (``in_science``), the same for each multi-word n-gram read in ``multiword``
     ((first word, words) -> original -> score), and for two neighbouring words, one of them suspected, the
-    ``_pairs`` of their originals. Their CONTEXT_FEATURES are left 0: each candidate's (left2, right2, before,
-    after) is added to ``windows`` for ``_contexts`` to read with the other sentences' candidates."""
+    ``pairs`` of their originals (``_pairs``). Their CONTEXT_FEATURES are left 0: each candidate's (left2, right2,
+    before, after) is added to ``windows`` for ``_contexts`` to read with the other sentences' candidates."""
     _, _, keep, spun = tags
     for i in suspected:
         best = sorted(readings[i], key=readings[i].__getitem__, reverse=True)[:GRAPH_TOP]
@@ -220,7 +223,6 @@ def _candidates(
     for (i, k), reading in multiword.items():
         for after in sorted(reading, key=reading.__getitem__, reverse=True)[:GRAPH_TOP]:
             found.setdefault((spans[i][0], spans[i + k - 1][1], after), [i, k, 0.0, 0])
-    pairs = _pairs(text, spans, lowered, suspected, graph, lm, science) if graph is not None else {}
     for key, (i, _) in pairs.items():
         found.setdefault(key, [i, 2, 0.0, 0])
     looks_spun = [max(1 - keep[j], spun[j]) if j < len(keep) else 0.0 for j in range(len(spans))]
@@ -231,11 +233,14 @@ def _candidates(
     leaders = {(i, 1): _leaders(reading) for i, reading in readings.items()}
     leaders |= {key: _leaders(reading) for key, reading in multiword.items()}
     out = []
+    around: dict[tuple[int, int], tuple] = {}  # (first word, words) -> its _window, shared by its candidates
     for (start, end, after), (i, k, rate, count) in found.items():
         before = text[start:end]
         if before == after or _in_number(text, start, end):
             continue
-        windows.append((*_window(lowered, i, k), before, after))
+        if (i, k) not in around:
+            around[i, k] = _window(lowered, i, k)
+        windows.append((*around[i, k], before, after))
         p_keep = keep[i] if i < len(keep) else 1.0
         reading = readings.get(i, {}) if k == 1 else multiword.get((i, k), {})
         low = after.lower()
@@ -271,48 +276,62 @@ def _candidates(
 
 
 def _pairs(
-    text: str,
-    spans: Sequence[tuple[int, int]],
-    lowered: list[str],
-    suspected: Sequence[int],
+    texts: Sequence[str],
+    drafts: Sequence[tuple],
+    suspected: Sequence[Sequence[int]],
     graph: SynonymGraph,
     lm: NgramLM,
     science: NgramLM | None,
-) -> dict[tuple[int, int, str], tuple[int, int]]:
-    """Terms spun word by word ("counterfeit consciousness" for "artificial intelligence"): for two neighbouring
-    plain words, one of them ``suspected``, that news and science each saw together at most once, the PAIR_TOP
-    pairs of their graph originals seen together (at least twice in news and science) most often for how common
-    each word is (count / sqrt(frequency of each) / synonyms of each entry), and the best so by science's counts
-    alone: (start, end, replacement) -> (first word, times news and science saw the pair)."""
+) -> list[dict[tuple[int, int, str], tuple[int, int]]]:
+    """Terms spun word by word ("counterfeit consciousness" for "artificial intelligence"), in each sentence (its
+    ``_draft``): for two neighbouring plain words, one of them ``suspected``, that news and science each saw together
+    at most once, the PAIR_TOP pairs of their graph originals seen together (at least twice in news and science) most
+    often for how common each word is (count / sqrt(frequency of each) / synonyms of each entry), and the best so by
+    science's counts alone: (start, end, replacement) -> (first word, times news and science saw the pair). The
+    pairs of PAIR_BLOCK neighbouring words at a time, across sentences, are counted in one lookup per n-gram model."""
     import numpy as np
 
     from restore.graph import unigram_counts
 
     counts = unigram_counts(lm)
     freq = unigram_counts(science) if science is not None else None
-    out: dict[tuple[int, int, str], tuple[int, int]] = {}
-    marked = set(suspected)
-    for i in range(len(spans) - 1):
-        if not (i in marked or i + 1 in marked) or not _plain(text, spans, i) or not _plain(text, spans, i + 1):
-            continue
-        a, b = lowered[i], lowered[i + 1]
-        if lm.count(a, b) > 1 or (science is not None and science.count(a, b) > 1):
-            continue
-        names_a, ids_a, syn_a = graph.known_originals(a, lm)
-        names_b, ids_b, syn_b = graph.known_originals(b, lm)
-        if not names_a or not names_b:
-            continue
-        seen = _pair_counts(lm, ids_a, ids_b)
+    wanted = []  # (sentence, first word, the originals of both words: names, ids, log synonyms)
+    for j, (text, (spans, lowered, _, _), marked) in enumerate(zip(texts, drafts, suspected)):
+        marked = set(marked)
+        plain: dict[int, bool] = {}
+        for i in range(len(spans) - 1):
+            if not (i in marked or i + 1 in marked):
+                continue
+            for x in (i, i + 1):
+                if x not in plain:
+                    plain[x] = _plain(text, spans, x)
+            if not (plain[i] and plain[i + 1]):
+                continue
+            a, b = lowered[i], lowered[i + 1]
+            if lm.count(a, b) > 1 or (science is not None and science.count(a, b) > 1):
+                continue
+            originals_a, originals_b = graph.known_originals(a, lm), graph.known_originals(b, lm)
+            if originals_a[0] and originals_b[0]:
+                wanted.append((j, i, originals_a, originals_b))
+    out: list[dict[tuple[int, int, str], tuple[int, int]]] = [{} for _ in texts]
+    for w, (j, i, (names_a, ids_a, syn_a), (names_b, ids_b, syn_b)) in enumerate(wanted):
+        if w % PAIR_BLOCK == 0:  # the next PAIR_BLOCK words' pairs, counted together
+            block = wanted[w : w + PAIR_BLOCK]
+            news_seen = _pair_counts(lm, [(a[1], b[1]) for _, _, a, b in block])
+            if science is not None:
+                in_science = [(_ids_in(science, a[0]), _ids_in(science, b[0])) for _, _, a, b in block]
+                science_seen = _pair_counts(science, in_science)
+        seen = news_seen[w % PAIR_BLOCK]
         picks = []
         if science is not None:
-            in_a, in_b = _ids_in(science, names_a), _ids_in(science, names_b)
-            in_science = _pair_counts(science, in_a, in_b)
-            seen = seen + in_science
+            (in_a, in_b), seen_there = in_science[w % PAIR_BLOCK], science_seen[w % PAIR_BLOCK]
+            seen = seen + seen_there
             freq_a, freq_b = np.where(in_a >= 0, freq[in_a], 1), np.where(in_b >= 0, freq[in_b], 1)
-            picks += _associated(in_science, freq_a, freq_b, syn_a, syn_b, 1)
+            picks += _associated(seen_there, freq_a, freq_b, syn_a, syn_b, 1)
         picks = _associated(seen, counts[ids_a], counts[ids_b], syn_a, syn_b, PAIR_TOP) + picks
+        spans = drafts[j][0]
         for x, y in picks:
-            out[(spans[i][0], spans[i + 1][1], f"{names_a[x]} {names_b[y]}")] = (i, int(seen[x, y]))
+            out[j][(spans[i][0], spans[i + 1][1], f"{names_a[x]} {names_b[y]}")] = (i, int(seen[x, y]))
     return out
 
 
@@ -338,14 +357,21 @@ def _ids_in(lm: NgramLM, names: tuple[str, ...]):
     return np.array([lm.ids.get(name, -1) for name in names], np.int64)
 
 
-def _pair_counts(lm: NgramLM, ids_a, ids_b):
-    """How often ``lm`` saw each word of ``ids_a`` followed by each of ``ids_b`` (word ids, -1: unknown)."""
+def _pair_counts(lm: NgramLM, grids: Sequence[tuple]) -> list:
+    """For each grid (``ids_a``, ``ids_b``: word ids, -1 unknown), how often ``lm`` saw each word of ``ids_a``
+    followed by each of ``ids_b``, as a len(ids_a) x len(ids_b) array; all the grids are looked up together."""
     import numpy as np
 
     from restore.graph import bigram_indices
 
-    k = bigram_indices(lm, ids_a[:, None], ids_b[None, :])
-    return np.where(k >= 0, lm.counts[np.maximum(k, 0)], 0).astype(np.int64)
+    if not grids:
+        return []
+    first = np.concatenate([np.repeat(a, len(b)) for a, b in grids])
+    second = np.concatenate([np.tile(b, len(a)) for a, b in grids])
+    k = bigram_indices(lm, first, second)
+    seen = np.where(k >= 0, lm.counts[np.maximum(k, 0)], 0).astype(np.int64)
+    sizes = np.cumsum([len(a) * len(b) for a, b in grids])[:-1]
+    return [x.reshape(len(a), len(b)) for x, (a, b) in zip(np.split(seen, sizes), grids)]
 
 
 def _plain(text: str, spans: Sequence[tuple[int, int]], i: int) -> bool:

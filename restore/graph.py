@@ -236,10 +236,33 @@ def _inflect(term: str, tag: str | None) -> str | None:
         return term
     parts = term.split(" ")
     k = len(parts) - 1 if tag == "NNS" and "of" not in parts else 0  # "buffer states", "bodies of water"
-    forms = _lemminflect().getInflection(parts[k], tag, inflect_oov=False)
+    forms = _inflection(parts[k], tag)
     if not forms:
         return None
     return " ".join([*parts[:k], forms[0], *parts[k + 1 :]])
+
+
+def _inflection(word: str, tag: str) -> tuple[str, ...]:
+    """lemminflect's ``getInflection(word, tag, inflect_oov=False)``, from ``_inflections(word)``: lemminflect
+    deep-copies its tables on every call, and the graph inflects one word for several tags."""
+    from lemminflect.core.LexicalUtils import pennTagAlts, tagToUPos
+
+    if tagToUPos(tag) == "PROPN":  # its own lookup (never asked: lemminflect tags its lexicon's nouns NN, NNS)
+        return _lemminflect().getInflection(word, tag, inflect_oov=False)
+    forms = _inflections(word)
+    form = forms.get(tag)
+    if form is None:
+        for alt in pennTagAlts(tag):
+            form = forms.get(alt)
+            if form:
+                break
+    return form or ()
+
+
+@lru_cache(maxsize=1 << 16)
+def _inflections(word: str) -> Mapping[str, tuple[str, ...]]:
+    """lemminflect's inflections of ``word`` (any part of speech) by Penn tag, read once per word."""
+    return MappingProxyType(_lemminflect().getAllInflections(word))
 
 
 def trigram_scores(lm, left: tuple, ids: np.ndarray, right: tuple, repeats: np.ndarray | None = None) -> np.ndarray:

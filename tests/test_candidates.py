@@ -348,6 +348,32 @@ def test_a_term_spun_word_by_word_gets_the_pair_of_originals_science_saw_togethe
     assert "artificial intelligence" not in without  # news never saw the pair together
 
 
+def test_the_pairs_of_many_sentences_counted_in_blocks_are_those_counted_one_at_a_time(monkeypatch):
+    """_pairs counts the pairs of originals of PAIR_BLOCK neighbouring words at a time, across sentences: however the
+    blocks fall, every sentence must get the same candidates with the same features."""
+    from restore import features
+    from restore.graph import SynonymGraph
+
+    graph = SynonymGraph.build(
+        [("artificial", "counterfeit"), ("fake", "counterfeit"), ("intelligence", "consciousness")]
+        + [("mind", "consciousness"), ("big", "large"), ("data", "information"), ("large", "big")]
+    )
+    news = NgramLM.build(["Big data and artificial intelligence.", "The fake mind of big data."] * 3)
+    science = NgramLM.build(["Artificial intelligence learns from big data.", "Large data sets."] * 2)
+    texts = ["We study counterfeit consciousness here.", "It is large information.", "No spin at all."] * 3
+    tagged = [([0] * 5, [0.0] * 5, [1.0] * 5, [0.0, 0.0, 0.9, 0.9, 0.0])] * len(texts)
+
+    def proposed() -> list:
+        found = features.propose(texts, tagged, [], PhraseTable.build([]), news, graph, science)
+        return [[(c.edit, c.features) for c in cs] for cs in found]
+
+    whole = proposed()
+    assert any(e.after == "artificial intelligence" for e, _ in whole[3]) and any(" " in e.after for e, _ in whole[4])
+    for block in (1, 2, 5):
+        monkeypatch.setattr(features, "PAIR_BLOCK", block)
+        assert proposed() == whole
+
+
 def test_science_gain_tells_a_technical_term_from_a_spun_word():
     """News reads "This will accepts" no worse than "This module accepts"; scientific prose knows the module."""
     from restore.graph import SynonymGraph
@@ -362,15 +388,19 @@ def test_science_gain_tells_a_technical_term_from_a_spun_word():
 
 
 def test_pair_counts_give_each_pair_its_count_whatever_the_order_of_the_words_and_unknown_ones():
+    """The pairs of neighbouring words of several sentences are counted together: each grid must get its own counts
+    back."""
     import numpy as np
 
     from restore.features import _associated, _pair_counts
 
     lm = NgramLM.build(["artificial intelligence is artificial light", "natural intelligence and natural light"] * 2)
     a, b = ["natural", "zzz", "artificial", "light"], ["light", "intelligence", "zzz", "and"]
-    ids_a, ids_b = (np.array([lm.ids.get(w, -1) for w in ws], np.int64) for ws in (a, b))
-    seen = _pair_counts(lm, ids_a, ids_b)
-    assert seen.tolist() == [[lm.count(x, y) for y in b] for x in a]
+    grids = [(a, b), (b[:1], a), (a[2:], b[1:2]), (["and"], [])]  # counted together, each its own shape
+    ids = [tuple(np.array([lm.ids.get(w, -1) for w in ws], np.int64) for ws in grid) for grid in grids]
+    counted = _pair_counts(lm, ids)
+    assert [c.tolist() for c in counted] == [[[lm.count(x, y) for y in ys] for x in xs] for xs, ys in grids]
+    seen = counted[0]
     assert seen[2, 1] == 2 and seen[0, 3] == 0 and seen[1].tolist() == [0, 0, 0, 0]  # "zzz" is unknown
     ones = np.ones(4)
     # seen at least twice, best first; ties in row-major order

@@ -43,6 +43,19 @@ def test_originals_are_inflected_like_the_spun_word(graph):
     assert graph.originals("started") == graph.originals("started")  # cached, same answer
 
 
+def test_inflections_read_once_per_word_are_lemminflects_own():
+    """``_inflection`` reads a word's inflections once for every tag: it must give what lemminflect's getInflection
+    gives, for each tag, alternate tags ("VBD" for a missing "VBN", "RB" for "JJ") and unknown words included."""
+    import lemminflect
+
+    from restore.graph import _inflection
+
+    tags = ["NN", "NNS", "VB", "VBD", "VBG", "VBN", "VBP", "VBZ", "JJ", "JJR", "JJS", "RB", "RBR", "RBS", "RP", "MD"]
+    for word in ["begin", "visit", "support", "economic", "late", "good", "fast", "data", "zzzq", "talk over", "be"]:
+        for tag in [*tags, "NNP", "NNPS"]:
+            assert _inflection(word, tag) == lemminflect.getInflection(word, tag, inflect_oov=False), (word, tag)
+
+
 def test_may_list_is_a_cheap_check_that_never_misses_a_multi_word_term(graph):
     for words in (["talk", "over"], ["talked", "over"], ["talk", "overs"]):
         assert graph.may_list(words)  # "talked over" is read as "talk over"
