@@ -42,7 +42,7 @@ READER_LAYERS = (2, 4)  # the reader's layers the SpunHead reads; the layers aft
 # trained as shipped (scripts/train_spun_head.py's encodings, 8k rows per family), word / sentence ROC AUC on dev,
 # in family (all three) and Moby held out (WordNet and MyThes only): layers 2 and 4 0.941 / 0.824 and 0.922 / 0.789;
 # 4 alone 0.940 / 0.815 and 0.923 / 0.805; 1 to 4 0.943 / 0.830 and 0.922 / 0.808; 2 alone (8 epochs) 0.936 / 0.802
-# and 0.913 / 0.788; 1 alone 0.924 / 0.797 and 0.903 / 0.766, no better for 8 or 12 epochs: the fourth layer pays
+# and 0.913 / 0.788; 1 alone 0.924 / 0.797 and 0.903 / 0.766, no better for 8 or 12 epochs: layer 4 is worth its cost
 READER_WIDTH = 384 * len(READER_LAYERS)  # what the reader adds to the encoding the SpunHead reads
 READER_PIECES = 510  # the reader's most pieces per sentence, [CLS] and [SEP] aside; later words read [CLS]
 SUPPLIED = "supplied-at-load-from-" + WEIGHTS_FILE  # the graph's weights' "file": absent, so one not supplied fails

@@ -79,7 +79,7 @@ PAIR_TOP = 2  # pairs of originals of two neighbouring spun words kept (``_pairs
 # 1,344 WordNet two-word terms spun word by word whose originals the graph offers, the first two hold the term 52%
 # of the time (count over the square root of each word's frequency and over the synonyms each entry lists; by
 # count alone 43%)
-PAIR_BLOCK = 64  # neighbouring words whose pairs of originals are counted together (all of a chunk's: +220 MB peak)
+PAIR_BLOCK = 64  # neighbouring words whose pairs of originals are counted together (a chunk's all at once: +90 MB peak)
 READ_CHUNK = 256  # sentences whose graph originals are read together (all at once: +200 MB peak on 2,000 sentences)
 MIN_EDIT_RATE = 0.003  # table n-grams swapped less often than this are not candidates: on dev they were
 # 60% of all candidates and 1 of 3,900 applied edits, so skipping them makes deciding ~2x faster
