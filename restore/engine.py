@@ -45,6 +45,7 @@ READER_LAYERS = (2, 4)  # the reader's layers the SpunHead reads; the layers aft
 # and 0.913 / 0.788; 1 alone 0.924 / 0.797 and 0.903 / 0.766, no better for 8 or 12 epochs: layer 4 is worth its cost
 READER_WIDTH = 384 * len(READER_LAYERS)  # what the reader adds to the encoding the SpunHead reads
 READER_PIECES = 510  # the reader's most pieces per sentence, [CLS] and [SEP] aside; later words read [CLS]
+INPUT_NAMES = ("input_ids", "attention_mask", "rows", "cols", "reader_ids", "reader_mask", "reader_cols")  # _inputs'
 SUPPLIED = "supplied-at-load-from-" + WEIGHTS_FILE  # the graph's weights' "file": absent, so one not supplied fails
 
 Tags = tuple[list[int], list[float], list[float], list[float]]  # per word: likeliest label but KEEP, its
@@ -169,8 +170,9 @@ def _phrases(id2label: dict) -> list[str]:
     return [id2label[i] for i in range(2, len(id2label))]
 
 
-def _inputs(batch: list[list[int]], firsts: list[list[int]]):
-    """Padded ids, their mask, and the (row, column) of every word's first token, as numpy arrays."""
+def _inputs(batch: list[list[int]], firsts: list[list[int]], texts: Sequence[str], tokenizer=None) -> tuple:
+    """The graph's inputs (INPUT_NAMES) as numpy arrays: padded ids, their mask, and the (row, column) of every word's
+    first token; with the reader's ``tokenizer``, the ``reader_inputs`` of ``texts`` too."""
     import numpy as np
 
     ids = np.zeros((len(batch), max(len(x) for x in batch)), dtype=np.int64)
@@ -178,7 +180,8 @@ def _inputs(batch: list[list[int]], firsts: list[list[int]]):
         ids[r, : len(x)] = x
     rows = np.array([r for r, f in enumerate(firsts) for _ in f], dtype=np.int64)
     cols = np.array([c for f in firsts for c in f], dtype=np.int64)
-    return ids, (ids != 0).astype(np.int64), rows, cols
+    inputs = (ids, (ids != 0).astype(np.int64), rows, cols)
+    return inputs if tokenizer is None else inputs + reader_inputs(tokenizer, texts, [len(f) for f in firsts])
 
 
 def _split(
@@ -250,9 +253,7 @@ class TorchBackend:
         import torch
 
         device = self.tagger.model.device  # CPU here; a GPU when scripts/train.py scores dev there
-        inputs = _inputs(batch, firsts)
-        if self.tokenizer is not None:
-            inputs = (*inputs, *reader_inputs(self.tokenizer, texts, [len(f) for f in firsts]))
+        inputs = _inputs(batch, firsts, texts, self.tokenizer)
         with torch.inference_mode():
             return [t.cpu() for t in self.tagger(*(torch.from_numpy(a).to(device) for a in inputs))]
 
@@ -298,10 +299,7 @@ class OnnxBackend:
 
     def tag(self, batch: list[list[int]], firsts: list[list[int]], texts: Sequence[str]) -> list[Tags]:
         """The Tags of each of ``texts``, encoded as ``batch`` with each word's first token at ``firsts``."""
-        ids, mask, rows, cols = _inputs(batch, firsts)
-        reader_ids, reader_mask, reader_cols = reader_inputs(self.tokenizer, texts, [len(f) for f in firsts])
-        feed = {"input_ids": ids, "attention_mask": mask, "rows": rows, "cols": cols}
-        feed |= {"reader_ids": reader_ids, "reader_mask": reader_mask, "reader_cols": reader_cols}
+        feed = dict(zip(INPUT_NAMES, _inputs(batch, firsts, texts, self.tokenizer), strict=True))
         label, best, keep, hidden = self.session.run(None, feed)
         return _split(label.tolist(), best.tolist(), keep.tolist(), self.head(hidden), firsts)
 
@@ -338,14 +336,13 @@ def export_onnx(path: Path) -> Path:
     with torch.no_grad():  # the exporter merges weights of equal value (e.g. untrained layer norms, all
         for p in weights.values():  # ones); the graph keeps no values, so each gets a distinct one
             p.normal_()
-    example = _inputs([[5, 6, 7, 1], [5, 1]], [[0, 2], [0]])
-    example += reader_inputs(reader_tokenizer(), ["a b c", "a"], [2, 1])
+    example = _inputs([[5, 6, 7, 1], [5, 1]], [[0, 2], [0]], ["a b c", "a"], reader_tokenizer())
     with tempfile.TemporaryDirectory() as tmp:
         torch.onnx.export(
             tagger,
             tuple(torch.from_numpy(a) for a in example),
             str(Path(tmp) / ONNX_FILE),
-            input_names=["input_ids", "attention_mask", "rows", "cols", "reader_ids", "reader_mask", "reader_cols"],
+            input_names=list(INPUT_NAMES),
             output_names=["label", "prob", "keep", "hidden"],
             dynamic_axes={
                 "input_ids": {0: "batch", 1: "tokens"},

@@ -314,24 +314,24 @@ def _pairs(
             if originals_a[0] and originals_b[0]:
                 wanted.append((j, i, originals_a, originals_b))
     out: list[dict[tuple[int, int, str], tuple[int, int]]] = [{} for _ in texts]
-    for w, (j, i, (names_a, ids_a, syn_a), (names_b, ids_b, syn_b)) in enumerate(wanted):
-        if w % PAIR_BLOCK == 0:  # the next PAIR_BLOCK words' pairs, counted together
-            block = wanted[w : w + PAIR_BLOCK]
-            news_seen = _pair_counts(lm, [(a[1], b[1]) for _, _, a, b in block])
-            if science is not None:
-                in_science = [(_ids_in(science, a[0]), _ids_in(science, b[0])) for _, _, a, b in block]
-                science_seen = _pair_counts(science, in_science)
-        seen = news_seen[w % PAIR_BLOCK]
-        picks = []
+    for b in range(0, len(wanted), PAIR_BLOCK):  # PAIR_BLOCK words' pairs counted together
+        block = wanted[b : b + PAIR_BLOCK]
+        news_seen = _pair_counts(lm, [(x[1], y[1]) for _, _, x, y in block])
         if science is not None:
-            (in_a, in_b), seen_there = in_science[w % PAIR_BLOCK], science_seen[w % PAIR_BLOCK]
-            seen = seen + seen_there
-            freq_a, freq_b = np.where(in_a >= 0, freq[in_a], 1), np.where(in_b >= 0, freq[in_b], 1)
-            picks += _associated(seen_there, freq_a, freq_b, syn_a, syn_b, 1)
-        picks = _associated(seen, counts[ids_a], counts[ids_b], syn_a, syn_b, PAIR_TOP) + picks
-        spans = drafts[j][0]
-        for x, y in picks:
-            out[j][(spans[i][0], spans[i + 1][1], f"{names_a[x]} {names_b[y]}")] = (i, int(seen[x, y]))
+            in_science = [(_ids_in(science, x[0]), _ids_in(science, y[0])) for _, _, x, y in block]
+            science_seen = _pair_counts(science, in_science)
+        for k, (j, i, (names_a, ids_a, syn_a), (names_b, ids_b, syn_b)) in enumerate(block):
+            seen = news_seen[k]
+            picks = []
+            if science is not None:
+                (in_a, in_b), seen_there = in_science[k], science_seen[k]
+                seen = seen + seen_there
+                freq_a, freq_b = np.where(in_a >= 0, freq[in_a], 1), np.where(in_b >= 0, freq[in_b], 1)
+                picks += _associated(seen_there, freq_a, freq_b, syn_a, syn_b, 1)
+            picks = _associated(seen, counts[ids_a], counts[ids_b], syn_a, syn_b, PAIR_TOP) + picks
+            spans = drafts[j][0]
+            for x, y in picks:
+                out[j][(spans[i][0], spans[i + 1][1], f"{names_a[x]} {names_b[y]}")] = (i, int(seen[x, y]))
     return out
 
 
