@@ -56,3 +56,34 @@ def test_an_averaged_checkpoint_that_does_not_fit_the_model_is_an_error(train):
         train.load_all(model, state)
     with pytest.raises(ValueError, match="unexpected"):
         train.load_all(model, {**model.state_dict(), "extra.weight": torch.zeros(1)})
+
+
+def test_the_first_look_also_learns_the_helpful_swaps_as_a_spinner_we_never_saw_would_present_them(train):
+    from restore.features import FEATURES, SECOND_LOOK_FEATURES
+
+    def row(**values):
+        out = [0.5] * len(FEATURES)  # every other feature: some reading of the context, the graph, the head
+        for name, value in ({"words": 1.0, "in_graph": 1.0, "log_count": 2.0, "from_tagger": 1.0} | values).items():
+            out[FEATURES.index(name)] = value
+        return out
+
+    helpful = row(log_edit_rate=-1.0, tagger_prob=0.9)
+    x = [
+        helpful,
+        row(),  # wrong: no copy
+        row(words=2.0),  # a two-word edit: the graph's one-word relation does not say it is any spinner's
+        row(in_graph=0.0),  # a swap the synonym graph does not relate: an unseen spinner's would not be proposed
+        row(log_count=0.0, from_tagger=0.0),  # already what an unseen spinner's swap reads
+        row(log_count=0.0),  # the tagger's own proposal
+    ]
+    y = [1, 0, 1, 1, 1, 1]
+    copies = train.as_unseen(FEATURES, x, y)
+    assert len(copies) == 2
+    first = copies[0]
+    for name, value in train.UNSEEN_ABSENT.items():
+        assert first[FEATURES.index(name)] == value
+    assert first[FEATURES.index("log_edit_rate")] == math.log(1e-6)  # the rate of a table n-gram never seen
+    kept = [i for i, name in enumerate(FEATURES) if name not in train.UNSEEN_ABSENT]
+    assert [first[i] for i in kept] == [helpful[i] for i in kept]
+    assert x[0] == helpful  # the candidate itself is fitted on as it is
+    assert train.as_unseen(SECOND_LOOK_FEATURES, [[0.0] * len(SECOND_LOOK_FEATURES)], [1]) == []
