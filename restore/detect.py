@@ -18,7 +18,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
-from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from restore.edits import Edit, apply, words
@@ -101,16 +100,15 @@ class WordTrees:
         import numpy as np
 
         roots, feature, threshold, left, right, value = self._arrays
-        x = np.asarray(x, np.float64).reshape(-1, len(WORD_FEATURES))
-        out = [np.zeros(0)]
-        for start in range(0, len(x), 4096):  # words by trees at a time: memory stays bounded
-            part = x[start : start + 4096]
-            node = np.repeat(roots[None], len(part), axis=0)
-            rows = np.arange(len(part))[:, None]
-            for _ in range(self.depth):
-                node = np.where(part[rows, feature[node]] <= threshold[node], left[node], right[node])
-            out.append(self.baseline + value[node].cumsum(axis=1)[:, -1])
-        return np.concatenate(out)
+        columns = np.ascontiguousarray(np.asarray(x, np.float64).reshape(-1, len(WORD_FEATURES)).T)  # by feature
+        at = np.arange(columns.shape[1])
+        total = np.zeros(columns.shape[1])
+        for root in roots.tolist():  # a tree at a time, all words down it together; the sums run in tree order
+            node = np.where(columns[feature[root]] <= threshold[root], left[root], right[root])  # a feature's column
+            for _ in range(self.depth - 1):
+                node = np.where(columns[feature[node], at] <= threshold[node], left[node], right[node])
+            total += value[node]
+        return self.baseline + total
 
     def to_json(self) -> dict:
         return {"features": list(WORD_FEATURES)} | {
@@ -441,11 +439,8 @@ def read_words(
 ) -> tuple[list[list[Candidate]], list[list[float]], list[tuple[Sequence[tuple[int, int]], np.ndarray]]]:
     """Each sentence's candidates as proposed (step 3: the words are read before any edit is made), the first look's
     probability of each (all the sentences' weighed together), and the sentence's ``word_features``."""
-    look = pipeline.first
     candidates = pipeline.propose(sentences, tagged)
-    flat = look.probabilities([c for cands in candidates for c in cands])
-    ends = list(accumulate(len(cands) for cands in candidates))
-    probabilities = [flat[end - len(cands) : end] for cands, end in zip(candidates, ends)]
+    probabilities = pipeline.first.grouped_probabilities(candidates)
     read = word_features(sentences, tagged, candidates, probabilities, pipeline.ngrams, pipeline.science)
     return candidates, probabilities, read
 
@@ -462,14 +457,22 @@ def score_sentences(
     suggestions are the restorer's edits: the sentences holding a flagged word are reread (step 4) for them."""
     import numpy as np
 
-    candidates, _, read = read_words(sentences, tagged, pipeline)
+    from restore.looks import made
+
+    candidates, probabilities, read = read_words(sentences, tagged, pipeline)
     scores = word_scores([features for _, features in read], settings)
     thresholds = [settings.threshold_of(alone) for alone in terms]
     flagged = [j for j, (s, t) in enumerate(zip(scores, thresholds)) if max(s, default=0.0) >= t]
-    reread = pipeline.reread([sentences[j] for j in flagged], [candidates[j] for j in flagged], pipeline.first)
+    first = pipeline.first
+    again = pipeline.reread(  # with read_words' probabilities: its contexts are the edits first.choose makes
+        [sentences[j] for j in flagged], [candidates[j] for j in flagged], first, [probabilities[j] for j in flagged]
+    )
     edits: list[list[Edit]] = [[] for _ in sentences]
-    for j, cands in zip(flagged, reread):
-        edits[j] = pipeline.term.choose(cands) if terms[j] and pipeline.term else pipeline.first.choose(cands)
+    by_term = [bool(terms[j]) and pipeline.term is not None for j in flagged]
+    for term, look in ((False, first), (True, pipeline.term)):  # each look's sentences weighed in one call
+        mine = [k for k, t in enumerate(by_term) if t == term]
+        for k, ps in zip(mine, look.grouped_probabilities([again[k] for k in mine]) if mine else []):
+            edits[flagged[k]] = made(again[k], ps, look.min_confidence)
     out = []
     for text, (spans, rows), s, found, threshold in zip(sentences, read, scores, edits, thresholds):
         lettered = [x for x, letter in zip(s, ~np.isnan(rows[:, 0])) if letter]

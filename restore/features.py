@@ -666,8 +666,11 @@ def relook(
 ) -> list[list[Candidate]]:
     """The candidates at least SECOND_LOOK_FLOOR likely at ``first`` look, with SECOND_LOOK_FEATURES: the
     language model reads each with the first look's other edits made."""
-    kept = [[(c, p) for c, p in zip(cs, first.probabilities(cs)) if p >= SECOND_LOOK_FLOOR] for cs in candidates]
-    contexts = [first.choose(cs) for cs in candidates]
+    from restore.looks import made
+
+    probabilities = first.grouped_probabilities(candidates)
+    kept = [[(c, p) for c, p in zip(cs, ps) if p >= SECOND_LOOK_FLOOR] for cs, ps in zip(candidates, probabilities)]
+    contexts = [made(cs, ps, first.min_confidence) for cs, ps in zip(candidates, probabilities)]
     items = [in_context(s, c.edit, made) for s, cs, made in zip(sentences, kept, contexts) for c, _ in cs]
     gains = iter(lm.gains(items))
     out = []

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from restore.edits import Edit
 from restore.engine import BATCH_SIZE
 from restore.features import Candidate, propose, relook, reread
-from restore.looks import Look, choose
+from restore.looks import Look, choose, made, with_scores
 from restore.segment import pieces
 
 if TYPE_CHECKING:
@@ -102,16 +102,16 @@ class Pipeline:
             found += self.candidates(sentences[c : c + len(tagged)], tagged, alone[c : c + len(tagged)])
             if progress:
                 progress(len(tagged))
-        out = []
-        for cs, term in zip(found, alone):
-            look = self.term if term else self.final
+        decided: dict[int, Decision] = {}
+        for term, look in ((False, self.final), (True, self.term)):  # each look's sentences weighed in one call
+            mine = [j for j, a in enumerate(alone) if a == term]
+            if not mine:
+                continue
             threshold = look.min_confidence if min_confidence is None else min_confidence
-            if candidates:
-                scored = look.scored(cs)
-                out.append(Decision(scored, choose(scored, threshold)))
-            else:
-                out.append(Decision([], look.choose(cs, threshold)))
-        return out
+            for j, ps in zip(mine, look.grouped_probabilities([found[j] for j in mine])):
+                scored = with_scores(found[j], ps)
+                decided[j] = Decision(scored if candidates else [], choose(scored, threshold))
+        return [decided[j] for j in range(len(found))]
 
     def tag(
         self, sentences: Sequence[str], batch_size: int = BATCH_SIZE, progress: Callable[[int], None] | None = None
@@ -147,10 +147,18 @@ class Pipeline:
         return propose(sentences, tagged, phrases, self.table, self.ngrams, self.graph, self.science)
 
     def reread(
-        self, sentences: Sequence[str], candidates: Sequence[list[Candidate]], first: Look
+        self,
+        sentences: Sequence[str],
+        candidates: Sequence[list[Candidate]],
+        first: Look,
+        probabilities: Sequence[Sequence[float]] | None = None,
     ) -> list[list[Candidate]]:
-        """Step 4: the candidates' context features read again where the edits ``first`` makes are made."""
-        return reread(sentences, candidates, [first.choose(cs) for cs in candidates], self.ngrams, self.science)
+        """Step 4: the candidates' context features read again where the edits ``first`` makes are made;
+        ``probabilities``: ``first``'s of the candidates, when the caller has them already."""
+        if probabilities is None:
+            probabilities = first.grouped_probabilities(candidates)  # one call: a call per sentence cost more
+        contexts = [made(cs, ps, first.min_confidence) for cs, ps in zip(candidates, probabilities)]
+        return reread(sentences, candidates, contexts, self.ngrams, self.science)
 
     def relook(
         self, sentences: Sequence[str], candidates: Sequence[list[Candidate]], first: Look

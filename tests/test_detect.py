@@ -332,11 +332,18 @@ def test_a_sentence_is_scored_by_the_sentence_model_and_flagged_by_its_words(tin
 def test_scoring_rereads_only_the_sentences_it_flags(tiny_restorer, monkeypatch):
     restorer = Restorer(tiny_restorer.path)
     pipeline, reread = restorer.pipeline, restorer.pipeline.reread
-    seen = []
-    monkeypatch.setattr(pipeline, "reread", lambda sentences, *a: seen.extend(sentences) or reread(sentences, *a))
+    seen, given = [], []
+
+    def spy(sentences, candidates, first, probabilities=None):
+        seen.extend(sentences)
+        given.append((first.grouped_probabilities(candidates), probabilities))
+        return reread(sentences, candidates, first, probabilities)
+
+    monkeypatch.setattr(pipeline, "reread", spy)
     text = "No change here. The best one. Nothing to see."
     report = restorer.score(text)
     assert seen == ["The best one."]  # for its suggestion, which is the restorer's edit
+    assert [ours == theirs for ours, theirs in given] == [True]  # the probabilities scoring weighed are its own
     (span,) = report.spans
     assert span.text == "best"
     made = {(e.start, e.end): e.after for e in restorer.explain(text)}

@@ -57,7 +57,7 @@ def test_a_model_without_a_term_look_fails_to_load_with_one_line(tiny_model, tmp
     assert str(e.value).count("\n") == 0 and str(e.value).startswith(str(folder / SETTINGS_FILE))
 
 
-def test_a_candidates_probability_is_its_own_weighted_sum_whatever_is_scored_with_it():
+def test_a_candidates_probability_is_its_own_weighted_sum_whatever_is_scored_with_it_in_one_call_or_by_sentence():
     import math
     import random
 
@@ -76,3 +76,6 @@ def test_a_candidates_probability_is_its_own_weighted_sum_whatever_is_scored_wit
     assert look.probabilities(cands) == expected
     assert [look.probabilities([c])[0] for c in cands] == expected  # alone or with 49 others: the same number
     assert [e.score for e in look.scored(cands)] == expected and look.probabilities([]) == []
+    groups = [cands[:10], [], cands[10:11], cands[11:]]  # sentences' candidates weighed in one call
+    assert look.grouped_probabilities(groups) == [expected[:10], [], expected[10:11], expected[11:]]
+    assert look.grouped_probabilities([]) == []
