@@ -109,8 +109,11 @@ class Pipeline:
                 continue
             threshold = look.min_confidence if min_confidence is None else min_confidence
             for j, ps in zip(mine, look.grouped_probabilities([found[j] for j in mine])):
-                scored = with_scores(found[j], ps)
-                decided[j] = Decision(scored if candidates else [], choose(scored, threshold))
+                if candidates:
+                    scored = with_scores(found[j], ps)
+                    decided[j] = Decision(scored, choose(scored, threshold))
+                else:  # only the candidates made become edits
+                    decided[j] = Decision([], made(found[j], ps, threshold))
         return [decided[j] for j in range(len(found))]
 
     def tag(
