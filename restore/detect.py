@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 WORD_FEATURES = (
     "log_change",  # log (1 - the tagger's P(keep))
-    "candidate",  # the first look's probability of the likeliest candidate edit covering the word (0: none)
+    "candidate",  # the probability of the likeliest candidate edit covering the word by the look that judges its
+    # sentence (the term look for a term alone, else the first look; 0: none)
     "swap_rate",  # the phrase table's swap rate of the likeliest table n-gram covering it (0: none)
     "assoc_left",  # association of the word with its left neighbour in clean news: log (count(a b) / expected)
     "assoc_right",  # ... with its right neighbour
@@ -247,8 +248,8 @@ def word_features(
     science: NgramLM,
 ) -> list[tuple[Sequence[tuple[int, int]], np.ndarray]]:
     """For each sentence: its word spans and their WORD_FEATURES, a row per word (NaN for a word without a letter,
-    which is never flagged); ``probabilities``: the first look's probability of each of its ``candidates``
-    (``Look.probabilities``); ``lm``, ``science``: the n-gram models of news and of scientific prose. The words of
+    which is never flagged); ``probabilities``: the probability of each of its ``candidates`` by the look judging
+    it (``Look.probabilities``); ``lm``, ``science``: the n-gram models of news and of scientific prose. The words of
     all the sentences are read together; each sentence's numbers are its own."""
     import numpy as np
 
@@ -435,13 +436,18 @@ def sentence_spans(
 
 
 def read_words(
-    sentences: Sequence[str], tagged: Sequence[Tags], pipeline: Pipeline
+    sentences: Sequence[str], tagged: Sequence[Tags], pipeline: Pipeline, terms: Sequence[bool] | None = None
 ) -> tuple[list[list[Candidate]], list[list[float]], list[tuple[Sequence[tuple[int, int]], np.ndarray]]]:
     """Each sentence's candidates as proposed (step 3: the words are read before any edit is made), the first look's
-    probability of each (all the sentences' weighed together), and the sentence's ``word_features``."""
+    probability of each (all the sentences' weighed together), and the sentence's ``word_features``, which read a
+    sentence marked in ``terms`` (a term alone) by the term look's probabilities, as the restorer judges it."""
     candidates = pipeline.propose(sentences, tagged)
     probabilities = pipeline.first.grouped_probabilities(candidates)
-    read = word_features(sentences, tagged, candidates, probabilities, pipeline.ngrams, pipeline.science)
+    judged = list(probabilities)
+    alone = [j for j, term in enumerate(terms or []) if term] if pipeline.term is not None else []
+    for j, ps in zip(alone, pipeline.term.grouped_probabilities([candidates[j] for j in alone]) if alone else []):
+        judged[j] = ps
+    read = word_features(sentences, tagged, candidates, judged, pipeline.ngrams, pipeline.science)
     return candidates, probabilities, read
 
 
@@ -459,7 +465,7 @@ def score_sentences(
 
     from restore.looks import made
 
-    candidates, probabilities, read = read_words(sentences, tagged, pipeline)
+    candidates, probabilities, read = read_words(sentences, tagged, pipeline, terms)
     scores = word_scores([features for _, features in read], settings)
     thresholds = [settings.threshold_of(alone) for alone in terms]
     flagged = [j for j, (s, t) in enumerate(zip(scores, thresholds)) if max(s, default=0.0) >= t]

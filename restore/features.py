@@ -671,7 +671,7 @@ def relook(
     probabilities = first.grouped_probabilities(candidates)
     kept = [[(c, p) for c, p in zip(cs, ps) if p >= SECOND_LOOK_FLOOR] for cs, ps in zip(candidates, probabilities)]
     contexts = [made(cs, ps, first.min_confidence) for cs, ps in zip(candidates, probabilities)]
-    items = [in_context(s, c.edit, made) for s, cs, made in zip(sentences, kept, contexts) for c, _ in cs]
+    items = [in_context(s, c.edit, context) for s, cs, context in zip(sentences, kept, contexts) for c, _ in cs]
     gains = iter(lm.gains(items))
     out = []
     for cs in kept:

@@ -79,8 +79,9 @@ def featurise(restorer: Restorer, texts: list[str], batch_size: int = 64) -> lis
     """Per text: (word span in the text, its WORD_FEATURES row: NaN for a word without a letter) for every word of
     its sentences."""
     pipeline = restorer.pipeline
-    located, sentences, _ = pieces(texts)
-    _, _, read = read_words(sentences, pipeline.tag(sentences, batch_size), pipeline)
+    located, sentences, alone = pieces(texts)
+    terms = [alone[t] for t, _, _ in located]
+    _, _, read = read_words(sentences, pipeline.tag(sentences, batch_size), pipeline, terms)
     out: list[list] = [[] for _ in texts]
     for (t, s, _), (spans, feats) in zip(located, read):
         out[t] += [((s + a, s + b), f) for (a, b), f in zip(spans, feats)]

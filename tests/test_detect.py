@@ -349,3 +349,22 @@ def test_scoring_rereads_only_the_sentences_it_flags(tiny_restorer, monkeypatch)
     made = {(e.start, e.end): e.after for e in restorer.explain(text)}
     assert span.suggestion == made[span.start, span.end]
     assert [s.flagged for s in report.sentences] == [False, True, False]
+
+
+def test_a_term_alones_words_read_the_term_looks_probabilities_as_the_restorer_judges_it(tiny_restorer):
+    from restore.detect import read_words
+    from restore.features import FEATURES
+
+    restorer = Restorer(tiny_restorer.path)
+    pipeline = restorer.pipeline
+    weights = [10.0 * (f == "log_edit_rate") for f in FEATURES]  # the phrase table's swaps, surely
+    pipeline.first = dataclasses.replace(pipeline.first, weights=[0.0] * len(FEATURES), bias=-50.0)
+    pipeline.term = dataclasses.replace(pipeline.term, weights=weights, bias=5.0)
+    texts = ["best diplomat", "best diplomat"]
+    tagged = pipeline.tag(texts)
+    candidates, probabilities, read = read_words(texts, tagged, pipeline, [True, False])
+    column = WORD_FEATURES.index("candidate")
+    as_term, as_running = (features[0, column] for _, features in read)  # "best": "top" is the table's swap
+    assert as_term > 0.99 and as_running < 1e-6
+    assert probabilities == pipeline.first.grouped_probabilities(candidates)  # the reread's contexts stay the first's
+    assert [f.tolist() for _, f in read_words(texts, tagged, pipeline)[2]][0][0][column] < 1e-6  # no terms: first
