@@ -474,11 +474,8 @@ def score_sentences(
         [sentences[j] for j in flagged], [candidates[j] for j in flagged], first, [probabilities[j] for j in flagged]
     )
     edits: list[list[Edit]] = [[] for _ in sentences]
-    by_term = [bool(terms[j]) and pipeline.term is not None for j in flagged]
-    for term, look in ((False, first), (True, pipeline.term)):  # each look's sentences weighed in one call
-        mine = [k for k, t in enumerate(by_term) if t == term]
-        for k, ps in zip(mine, look.grouped_probabilities([again[k] for k in mine]) if mine else []):
-            edits[flagged[k]] = made(again[k], ps, look.min_confidence)
+    for j, cands, (look, ps) in zip(flagged, again, pipeline.judged(again, [terms[j] for j in flagged], first)):
+        edits[j] = made(cands, ps, look.min_confidence)
     out = []
     for text, (spans, rows), s, found, threshold in zip(sentences, read, scores, edits, thresholds):
         lettered = [x for x, letter in zip(s, ~np.isnan(rows[:, 0])) if letter]

@@ -102,19 +102,27 @@ class Pipeline:
             found += self.candidates(sentences[c : c + len(tagged)], tagged, alone[c : c + len(tagged)])
             if progress:
                 progress(len(tagged))
-        decided: dict[int, Decision] = {}
-        for term, look in ((False, self.final), (True, self.term)):  # each look's sentences weighed in one call
-            mine = [j for j, a in enumerate(alone) if a == term]
-            if not mine:
-                continue
+        out = []
+        for cs, (look, ps) in zip(found, self.judged(found, alone, self.final)):
             threshold = look.min_confidence if min_confidence is None else min_confidence
-            for j, ps in zip(mine, look.grouped_probabilities([found[j] for j in mine])):
-                if candidates:
-                    scored = with_scores(found[j], ps)
-                    decided[j] = Decision(scored, choose(scored, threshold))
-                else:  # only the candidates made become edits
-                    decided[j] = Decision([], made(found[j], ps, threshold))
-        return [decided[j] for j in range(len(found))]
+            if candidates:
+                scored = with_scores(cs, ps)
+                out.append(Decision(scored, choose(scored, threshold)))
+            else:  # only the candidates made become edits
+                out.append(Decision([], made(cs, ps, threshold)))
+        return out
+
+    def judged(
+        self, candidates: Sequence[list[Candidate]], terms: Sequence[bool], look: Look
+    ) -> list[tuple[Look, list[float]]]:
+        """Each sentence's judging look (the term look for one marked in ``terms``, when there is one; else ``look``)
+        and its probabilities of the sentence's candidates, each look's sentences weighed in one call."""
+        out: list[tuple[Look, list[float]]] = [(look, [])] * len(candidates)
+        for term, by in ((False, look), (True, self.term)):
+            mine = [j for j, t in enumerate(terms) if (bool(t) and self.term is not None) == term]
+            for j, ps in zip(mine, by.grouped_probabilities([candidates[j] for j in mine]) if mine else []):
+                out[j] = (by, ps)
+        return out
 
     def tag(
         self, sentences: Sequence[str], batch_size: int = BATCH_SIZE, progress: Callable[[int], None] | None = None
