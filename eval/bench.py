@@ -196,13 +196,15 @@ def roc_auc(positives: list[float], negatives: list[float]) -> float:
 
 
 def _line_scores(text: str, report) -> list[tuple[int, int, float, bool]]:
-    """(start, end, score, flagged) of each line of ``text``: the highest score of the report's sentences in it, and
-    whether one of them holds a flagged span."""
+    """(start, end, score, flagged) of each line of ``text``: the highest score of the report's sentences that
+    overlap it (a sentence may run on over a line break: the segmenter reads a single newline as a wrap), and
+    whether a flagged span lies in it."""
     out, start = [], 0
     for line in text.split("\n"):
         end = start + len(line)
-        inside = [s for s in report.sentences if start <= s.start < end]
-        out.append((start, end, max((s.score for s in inside), default=0.0), any(s.flagged for s in inside)))
+        over = [s.score for s in report.sentences if s.start < end and start < s.end]
+        flagged = any(x.start < end and start < x.end for x in report.spans)
+        out.append((start, end, max(over, default=0.0), flagged))
         start = end + 1
     return out
 

@@ -240,6 +240,26 @@ def test_bench_detect_reports_the_issue_figures(tiny_model, tmp_path, capsys):
     assert err.startswith(f"restore-bench: error: {phrases}: no phrase differs") and err.count("\n") == 1, err
 
 
+def test_bench_detect_gives_a_line_the_score_of_a_sentence_running_on_into_it():
+    from restore_eval.bench import _line_scores
+
+    text = "Rap star to head a label\nafter a long career. He spoke.\nIt rose."  # line 1 runs on: one sentence
+    report = Report(
+        score=0.9,
+        sentences=[
+            SentenceScore(0, 45, 0.97, True),
+            SentenceScore(46, 55, 0.2, False),
+            SentenceScore(56, 64, 0.1, False),
+        ],
+        spans=[Span(33, 37, "long", 0.97, None)],
+        threshold=0.9,
+    )
+    lines = _line_scores(text, report)  # the second line scored 0 and unflagged: no sentence began in it
+    assert [(a, b) for a, b, _, _ in lines] == [(0, 24), (25, 55), (56, 64)]
+    assert [score for _, _, score, _ in lines] == [0.97, 0.97, 0.1]
+    assert [flagged for _, _, _, flagged in lines] == [False, True, False]
+
+
 def test_bench_detect_judges_a_term_alone_at_the_term_threshold(tiny_model, tmp_path, capsys):
     folder = tmp_path / "model"
     shutil.copytree(tiny_model, folder)
