@@ -566,7 +566,8 @@ def write_looks(model: Path, data: Path, looks: tuple) -> None:
 
 def refit_term_look(model: Path, data: Path) -> None:
     """Fit ``model``'s term look again and write it into its restore.json; the other looks and spin detection's
-    settings stay as they are (neither reads the term look)."""
+    settings stay as they are. Spin detection reads a term alone by the term look (its ``candidate`` word feature):
+    say how to fit it again."""
     from restore.features import FEATURES, SECOND_LOOK_FEATURES
     from restore.looks import Look, save_looks
     from restore.phrases import NgramLM, PhraseTable
@@ -582,7 +583,8 @@ def refit_term_look(model: Path, data: Path) -> None:
     looks = ("weights", "bias", "min_confidence", "second_look", "term_look")
     others = {k: v for k, v in settings.items() if k not in looks}
     save_looks(model / SETTINGS_FILE, first, second, term, others)
-    print(f"{model / SETTINGS_FILE}: term look written, the rest kept")
+    print(f"{model / SETTINGS_FILE}: term look written, the rest kept; fit spin detection on it again with")
+    print(f"  python scripts/fit_detect.py --data {data} --model {model} --write")
 
 
 # ---- main ---------------------------------------------------------------------------------------
