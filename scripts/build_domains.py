@@ -75,6 +75,13 @@ def dictd_entries(path: Path) -> list[list[str]]:
     return entries[1:]  # the first is the file's 00-database header (where the halves split depends on it)
 
 
+def dictd_headwords(path: Path) -> list[str]:
+    """The headwords of a dictd dictionary in the order it lists them (each entry's first, unindented line)."""
+    blocks = re.split(r"\n\s*\n", gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace"))
+    heads = [block.splitlines()[0].strip() for block in blocks if block.strip() and not block[:1].isspace()]
+    return heads[1:]  # the first is the file's 00-database header
+
+
 def sentences(paragraphs: Iterator[str], limit: int) -> list[dict]:
     out: list[dict] = []
     for paragraph in paragraphs:

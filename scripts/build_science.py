@@ -164,16 +164,25 @@ def phrase_rows(lexicons: dict[str, Lexicon], lms: Sequence[NgramLM], split_name
             continue
         if sum(lm.count(first, last) for lm in lms) < PHRASE_MIN_COUNT:
             continue
-        family = FAMILIES[zlib.crc32(term.encode()) % len(FAMILIES)]
-        which = zlib.crc32(f"which:{term}".encode()) % 6  # 0-3: both words, 4: the first only, 5: the second only
-        swaps = [_synonym(lexicons[family], w, term) if which < 4 or which == k + 4 else w
-                 for k, w in enumerate((first, last))]  # fmt: skip
-        if all(swaps) and swaps != [first, last]:
-            rows.append({"article": f"phrase-{split_name}-{len(rows)}", "family": family, "style": "phrases",
-                         "rate": 0.0, "original": term, "spun": " ".join(swaps), "clean": False})  # fmt: skip
+        row = spun_term(term, lexicons, f"phrase-{split_name}-{len(rows)}")
+        if row:
+            rows.append(row)
             if len(rows) == PHRASES:
                 break
     return rows
+
+
+def spun_term(term: str, lexicons: dict[str, Lexicon], article: str) -> dict | None:
+    """Two-word ``term`` alone spun word by word in one family (drawn by hash): both words for two thirds of terms,
+    else the first or the second only; None when a word to swap has no one-word synonym there."""
+    family = FAMILIES[zlib.crc32(term.encode()) % len(FAMILIES)]
+    which = zlib.crc32(f"which:{term}".encode()) % 6  # 0-3: both words, 4: the first only, 5: the second only
+    words = term.split(" ")
+    swaps = [_synonym(lexicons[family], w, term) if which < 4 or which == k + 4 else w for k, w in enumerate(words)]
+    if not all(swaps) or swaps == words:
+        return None
+    return {"article": article, "family": family, "style": "phrases", "rate": 0.0, "original": term,
+            "spun": " ".join(swaps), "clean": False}  # fmt: skip
 
 
 def clean_term_rows(sentences: dict[str, str], lexicons: dict[str, Lexicon], split_name: str) -> list[dict]:
