@@ -47,3 +47,9 @@ def test_a_dictd_dictionary_gives_each_entry_its_prose_without_links_urls_or_dat
         ["(ADT) A kind of data abstraction where a type's internal form is hidden."],
         ["A partial execution of a program."],
     ]
+
+
+def test_a_dictd_dictionary_gives_its_headwords_in_order_without_aliases_or_header(domains, tmp_path):
+    path = tmp_path / "foldoc.dict.dz"
+    path.write_bytes(gzip.compress(DICT.encode()))
+    assert domains.dictd_headwords(path) == ["abstract data type", "abstract interpretation"]
