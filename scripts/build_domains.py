@@ -57,15 +57,21 @@ def fortunes(text: str) -> Iterator[str]:
         yield " ".join(line for line in lines if line)
 
 
+def _dictd_blocks(path: Path) -> Iterator[list[str]]:
+    """The lines of each blank-line separated block of a dictd dictionary: an entry's headword (and its aliases) is
+    a block whose first line is not indented, its body the indented blocks that follow."""
+    for block in re.split(r"\n\s*\n", gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")):
+        lines = block.splitlines()
+        if lines:
+            yield lines
+
+
 def dictd_entries(path: Path) -> list[list[str]]:
     """The entries of a dictd dictionary in the order it lists them, each as its prose paragraphs: a headword line
     starts an entry, its body is indented; cross-reference braces are reduced to their text, the leading
     ``<category>`` dropped, and paragraphs holding a URL or only a date left out."""
     entries: list[list[str]] = []
-    for block in re.split(r"\n\s*\n", gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")):
-        lines = block.splitlines()
-        if not lines:
-            continue
+    for lines in _dictd_blocks(path):
         if not lines[0][:1].isspace():  # a headword (and its aliases): a new entry
             entries.append([])
             continue
@@ -76,10 +82,8 @@ def dictd_entries(path: Path) -> list[list[str]]:
 
 
 def dictd_headwords(path: Path) -> list[str]:
-    """The headwords of a dictd dictionary in the order it lists them (each entry's first, unindented line)."""
-    blocks = re.split(r"\n\s*\n", gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace"))
-    heads = [block.splitlines()[0].strip() for block in blocks if block.strip() and not block[:1].isspace()]
-    return heads[1:]  # the first is the file's 00-database header
+    """The headwords of a dictd dictionary in the order it lists them (each entry's first line)."""
+    return [lines[0].strip() for lines in _dictd_blocks(path) if not lines[0][:1].isspace()][1:]  # [0]: the header
 
 
 def sentences(paragraphs: Iterator[str], limit: int) -> list[dict]:
