@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,21 @@ Prices rose by 3% in March, the statistics office said.
 """
     * 20
 )
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def script(name: str) -> Iterator:
+    """``scripts/{name}.py`` as a module, with scripts/ on sys.path for the neighbours it imports, while a fixture
+    that yields from this is in use."""
+    mp = pytest.MonkeyPatch()
+    mp.syspath_prepend(str(SCRIPTS))
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield module
+    mp.undo()
+
 
 SCIENCE = """The support vector machine separates the classes with a margin.
 A random forest averages many decision trees.

@@ -1,23 +1,15 @@
 """scripts/build_domains.py: the clean prose outside news that the looks are fitted and measured on."""
 
 import gzip
-import importlib.util
-from pathlib import Path
 
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+from tests.conftest import script
 
 
 @pytest.fixture(scope="module")
 def domains():
-    mp = pytest.MonkeyPatch()
-    mp.syspath_prepend(str(SCRIPTS))  # it imports build_data as its neighbour
-    spec = importlib.util.spec_from_file_location("build_domains", SCRIPTS / "build_domains.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield module
-    mp.undo()
+    yield from script("build_domains")
 
 
 DICT = """00-database-info

@@ -1,12 +1,10 @@
 """scripts/build_science.py: the scientific prose behind the science n-grams, from docstrings of scientific wheels."""
 
-import importlib.util
 import zipfile
-from pathlib import Path
 
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+from tests.conftest import script
 
 DOCSTRING = """Fit a random forest to the training data.
 
@@ -26,13 +24,7 @@ n_estimators : int
 
 @pytest.fixture(scope="module")
 def science():
-    mp = pytest.MonkeyPatch()
-    mp.syspath_prepend(str(SCRIPTS))  # it imports build_data and build_lofo as its neighbours
-    spec = importlib.util.spec_from_file_location("build_science", SCRIPTS / "build_science.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield module
-    mp.undo()
+    yield from script("build_science")
 
 
 def test_only_the_prose_of_a_docstring_is_kept_with_its_lines_joined(science):

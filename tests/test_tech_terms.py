@@ -1,22 +1,13 @@
 """scripts/build_tech_terms.py: computing terms alone, spun word by word, a stand-in for tortured phrases."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+from tests.conftest import script
 
 
 @pytest.fixture(scope="module")
 def tech():
-    mp = pytest.MonkeyPatch()
-    mp.syspath_prepend(str(SCRIPTS))  # it imports build_data, build_domains and build_science as its neighbours
-    spec = importlib.util.spec_from_file_location("build_tech_terms", SCRIPTS / "build_tech_terms.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield module
-    mp.undo()
+    yield from script("build_tech_terms")
 
 
 def test_two_word_lowercase_headwords_are_spun_alone_once_each_in_dev_or_test(tech):

@@ -1,20 +1,15 @@
 """scripts/train.py's fitting helpers: what it ships must be what it measured."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "train.py"
+from tests.conftest import script
 
 
 @pytest.fixture(scope="module")
 def train():
-    spec = importlib.util.spec_from_file_location("train", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    yield from script("train")
 
 
 def test_the_threshold_is_the_best_bleu_within_the_damage_cap(train):
