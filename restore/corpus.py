@@ -8,6 +8,7 @@ under a temporary name and renamed, so a rerun of an interrupted job skips the s
 
 Engines: ``local`` is ``datasets`` ``map(batched=True, num_proc=N)``; ``ray`` is Ray Data ``map_batches`` with one
 model per actor, on the cluster ``RAY_ADDRESS`` names or a local one. Each worker runs the tagger on one thread.
+On Linux a local worker dies with the job, so a killed job leaves none behind holding a model.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ INSTALL_CORPUS = 'pip install "restore[corpus]"'
 INSTALL_CLUSTER = 'pip install "restore[cluster]"'
 
 _restorers: dict = {}  # one Restorer per process, per model folder
+_tying = {"on": False, "hooked": False, "parent": 0}  # local workers forked meanwhile die with the process forking them
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when the thread that forked it ends
 
 
 class UsageError(Exception):
@@ -282,7 +285,35 @@ def run_job(
     return summary
 
 
+def _noting_parent() -> None:
+    _tying["parent"] = os.getpid()  # read in the child: the process that forked it
+
+
+def _tie_to_parent() -> None:
+    """In a child forked while the local engine runs (Linux): get SIGKILL when the parent ends. A ``datasets`` pool
+    worker otherwise outlives a killed job, waiting on its task pipe for ever with a model loaded."""
+    if not _tying["on"]:
+        return
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != _tying["parent"]:  # the parent ended before the line above
+        os._exit(1)
+
+
 def _run_local(ds, output, todo, shard_rows, workers, features, settings, bar) -> None:
+    if workers > 1 and sys.platform == "linux" and not _tying["hooked"]:
+        os.register_at_fork(before=_noting_parent, after_in_child=_tie_to_parent)
+        _tying["hooked"] = True
+    _tying["on"] = True
+    try:
+        _run_shards(ds, output, todo, shard_rows, workers, features, settings, bar)
+    finally:
+        _tying["on"] = False
+
+
+def _run_shards(ds, output, todo, shard_rows, workers, features, settings, bar) -> None:
     for i in todo:
         rows = ds.select(range(i * shard_rows, min((i + 1) * shard_rows, len(ds))))
         done = rows.map(

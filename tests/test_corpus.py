@@ -133,6 +133,27 @@ def test_bad_rows_come_back_as_they_were_with_the_reason(tmp_path, tiny_model, c
     assert "5 bad rows (empty 1, not a string 2, null 1, too long 1)" in capsys.readouterr().err
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def running(pid: int) -> bool:
+    """Is ``pid`` a process that has not ended (a zombie has)?"""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_a_killed_job_rerun_finishes_with_every_row_once(tmp_path, tiny_model):
     texts = [f"Row {i}: " + s for i in range(150) for s in spun_sentences()[:4]]
     rows = write_corpus(tmp_path / "in.jsonl", texts)
@@ -144,8 +165,17 @@ def test_a_killed_job_rerun_finishes_with_every_row_once(tmp_path, tiny_model):
     deadline = time.time() + 120
     while len(list((tmp_path / "out").glob("part-*.parquet"))) < 3 and time.time() < deadline:
         time.sleep(0.05)
+    workers = children(job.pid)
+    while sys.platform == "linux" and len(workers) < 3 and time.time() < deadline:  # a shard's pool and manager
+        workers = children(job.pid)
     job.send_signal(signal.SIGKILL)
     job.wait()
+    if sys.platform == "linux":  # its workers end with it, not left waiting with a model loaded
+        assert len(workers) >= 3
+        deadline = time.time() + 10
+        while any(map(running, workers)) and time.time() < deadline:
+            time.sleep(0.05)
+        assert not any(map(running, workers))
     finished = len(list((tmp_path / "out").glob("part-*.parquet")))
     assert 3 <= finished < len(rows) // 20  # killed part way
     done = subprocess.run(command, env=env, capture_output=True, text=True)
