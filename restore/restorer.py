@@ -170,7 +170,7 @@ class Restorer:
                 bar.update(len(tagged))
         if bar:
             bar.close()
-        out = reports(docs, located, found, self.detect, alone)
+        out = reports(docs, located, found, self.detect, alone, self.pipeline.lm is not None)
         return out[0] if single else out
 
 

@@ -1,6 +1,7 @@
 """Fit spin detection (``restore.detect``) on dev pairs and store it in the model folder's restore.json.
 
     python scripts/fit_detect.py --data data/pairs [--model models/restore-t5-tagger] [--write]
+    python scripts/fit_detect.py --data data/pairs --term-lm [--write]   # then the term reading with SmolLM2
 
 Dev is our spinner's dev pairs and the same sentences spun by each thesaurus family alone (the looks' NEWS_DEV_FILES,
 ``scripts/build_lofo.py``), plus the --extra files of other text (scientific sentences, terms in use, terms alone;
@@ -10,8 +11,10 @@ gradient boosting, TREES trees of DEPTH levels, stored as ``restore.detect.WordT
 dev articles; the threshold is the lowest that flags at most TARGET_FLAGS of every 1,000 clean news sentences of
 the other half (for a term alone, the lowest that flags at most TARGET_TERM_FLAGS of the clean terms alone of the
 other half); then the sentence model on that half's news sentences, spun and clean, and the
-document model on its news articles (spun: the article as each file spins it, clean: their originals). Only dev
-data: test and ../shared/data/real are never read.
+document model on its news articles (spun: the article as each file spins it, clean: their originals).
+``--term-lm`` fits the reading of a term alone with the second look's language model (``restore.detect.TermReading``)
+on the model's stored detection, from the terms alone in TERM_LM_FILES; rerun it after a full fit, which drops it.
+Only dev data: test and ../shared/data/real are never read.
 """
 
 from __future__ import annotations
@@ -30,12 +33,16 @@ from train import NEWS_DEV_FILES, fit  # scripts/train.py: the looks' news dev f
 from restore.detect import (
     DOC_FEATURES,
     SENTENCE_FEATURES,
+    TERM_LM_FEATURES,
     DetectSettings,
+    TermReading,
     WordTrees,
+    _logit,
     doc_features,
     read_words,
     sentence_features,
     sentence_score,
+    term_lm_features,
     word_scores,
 )
 from restore.edits import diff
@@ -45,6 +52,9 @@ from restore.segment import is_term_alone, pieces
 TARGET_FLAGS = 5  # per 1,000 clean dev sentences: a margin under the 10 allowed on test (8 on dev gave 12.7 on test)
 TARGET_TERM_FLAGS = 0.10  # of clean terms alone (the --extra texts that are terms alone: dev_phrases')
 EXTRA_FILES = ("dev_science.jsonl", "dev_terms.jsonl", "dev_phrases.jsonl", "dev_clean_terms.jsonl")
+TERM_LM_FILES = ("dev_phrases.jsonl", "dev_clean_terms.jsonl", "dev_tech_terms.jsonl", "dev_long_tech_terms.jsonl")
+# the term reading's fit: two-word nouns in use spun and clean, terms as prose uses them, FOLDOC's computing terms of
+# two words and of three or four (few seen by our n-grams; scripts/build_tech_terms.py)
 TREES, DEPTH = 150, 3  # on the dev halves: sentence AUC 0.941 against 0.930 for a logistic model over the same
 # features (300 trees of 31 leaves: 0.942)
 
@@ -100,7 +110,13 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=default_model())
     ap.add_argument("--cache", type=Path, help="keep the dev features here between runs (a .npz file)")
     ap.add_argument("--write", action="store_true", help="store the fit in the model's restore.json")
+    ap.add_argument("--term-lm", action="store_true", help="fit only the term reading with SmolLM2 (needs [lm])")
     args = ap.parse_args()
+    if args.term_lm:
+        reading = fit_term_lm(args.model, args.data)
+        settings = dataclasses.replace(Restorer(args.model).detect, term_lm=reading)
+        write(args.model, settings) if args.write else print(json.dumps({"term_lm": settings.to_json()["term_lm"]}))
+        return
     restorer = Restorer(args.model)
     files = [[json.loads(line) for line in (args.data / name).open(encoding="utf-8")] for name in args.dev]
     rows = files[0]  # the originals, once
@@ -271,13 +287,67 @@ def main() -> None:
         + f"; dev document AUC {auc([a for a, t in zip(p, dy) if t], [a for a, t in zip(p, dy) if not t]):.4f}"
     )
     if args.write:
-        path = args.model / SETTINGS_FILE
-        data = json.loads(path.read_text())
-        data["detect"] = settings.to_json()
-        path.write_text(json.dumps(data, indent=1) + "\n")
-        print(f"wrote {path}")
+        write(args.model, settings)
+        print(
+            f"then the term reading with SmolLM2: python scripts/fit_detect.py --data {args.data} --model"
+            f" {args.model} --term-lm --write"
+        )
     else:
         print(json.dumps({"detect": settings.to_json()}, indent=1))
+
+
+def write(model: Path, settings: DetectSettings) -> None:
+    """Store ``settings`` as the "detect" object of the model's restore.json."""
+    path = model / SETTINGS_FILE
+    data = json.loads(path.read_text())
+    data["detect"] = settings.to_json()
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"wrote {path}")
+
+
+def fit_term_lm(model: Path, data: Path) -> TermReading:
+    """The term reading with SmolLM2: a logistic model over TERM_LM_FEATURES fitted on the spun terms alone in
+    TERM_LM_FILES (1) against their originals and the clean terms (0), those of EXTRA_FILES from dev half 2 only (the
+    word trees were fitted on half 1), flagging at the lowest score that flags at most TARGET_TERM_FLAGS of the clean
+    terms alone of dev half 2 in EXTRA_FILES (term_threshold's rule)."""
+    restorer = Restorer(model, lm=True)
+    if restorer.detect is None:
+        raise SystemExit(f"fit_detect: {model} has no detection to read terms with: fit it first")
+    rows = [
+        dict(json.loads(line), file=name)
+        for name in TERM_LM_FILES
+        for line in (data / name).open(encoding="utf-8")
+        if name not in EXTRA_FILES or half(json.loads(line)["article"]) == 1
+    ]
+    spun = {r["spun"]: r["file"] for r in rows if not r["clean"] and r["spun"] != r["original"]}
+    clean = {r["original"]: r["file"] for r in rows}
+    texts = [t for t in [*spun, *clean] if is_term_alone(t)]
+    y = [int(t in spun and t not in clean) for t in texts]
+    words = word_scores([[f for _, f in feats] for feats in featurise(restorer, texts)], restorer.detect)
+    tops = [_logit(max(xs)) for xs in words]  # as restore.detect.score_sentences reads them
+    x = term_lm_features(restorer.pipeline.lm, texts, tops)
+    weights, bias = fit(x, y)
+    reading = TermReading(dict(zip(TERM_LM_FEATURES, weights)), bias, 0.5)
+    p = reading.probabilities(restorer.pipeline.lm, texts, tops)
+    pool = sorted((s for t, s in zip(texts, p) if t in clean and clean[t] in EXTRA_FILES), reverse=True)
+    threshold = float(pool[int(TARGET_TERM_FLAGS * len(pool))]) + 1e-6
+    print(
+        f"term reading on {len(y)} dev terms alone ({sum(y)} spun): "
+        + ", ".join(f"{n} {w:+.3f}" for n, w in zip(TERM_LM_FEATURES, weights))
+        + f"; threshold {threshold:.4f}: {np.mean([s >= threshold for s in pool]):.3f} of {len(pool)} clean terms"
+    )
+    for name in TERM_LM_FILES:
+        mine = [(t, label) for t, label in zip(texts, y) if (spun if label else clean)[t] == name]
+        if any(label for _, label in mine):
+            by = {t: (max(xs), q) for t, xs, q in zip(texts, words, p)}
+            pos, neg = [by[t] for t, label in mine if label], [by[t] for t, label in mine if not label]
+            print(
+                f"{name}: AUC {auc([a for a, _ in pos], [a for a, _ in neg]):.4f} without SmolLM2,"
+                f" {auc([b for _, b in pos], [b for _, b in neg]):.4f} with; recall"
+                f" {np.mean([b >= threshold for _, b in pos]):.3f}, originals flagged"
+                f" {np.mean([b >= threshold for _, b in neg]):.3f}"
+            )
+    return dataclasses.replace(reading, threshold=threshold)
 
 
 def auc(positives: list[float], negatives: list[float]) -> float:

@@ -2,10 +2,22 @@ import dataclasses
 import json
 import shutil
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 
-from restore.detect import SENTENCE_FEATURES, WORD_FEATURES, Report, SentenceScore, Span, WordTrees, join
+from restore.detect import (
+    SENTENCE_FEATURES,
+    TERM_LM_FEATURES,
+    WORD_FEATURES,
+    DetectSettings,
+    Report,
+    SentenceScore,
+    Span,
+    TermReading,
+    WordTrees,
+    join,
+)
 from restore.restorer import SETTINGS_FILE, Restorer
 from restore.segment import split
 from restore_eval.bench import main as bench_main
@@ -369,6 +381,53 @@ def test_scoring_rereads_only_the_sentences_it_flags(tiny_restorer, monkeypatch)
     made = {(e.start, e.end): e.after for e in restorer.explain(text)}
     assert span.suggestion == made[span.start, span.end]
     assert [s.flagged for s in report.sentences] == [False, True, False]
+
+
+class LengthLM:
+    """Stands in for SmolLM2: a text's log-probability is minus its length in characters; a word is a token."""
+
+    def __init__(self) -> None:
+        self.tokenizer = self
+
+    def logprobs(self, texts: list[str]) -> list[float]:
+        return [-float(len(t)) for t in texts]
+
+    def encode_batch(self, texts: list[str], add_special_tokens: bool = False) -> list:
+        return [SimpleNamespace(tokens=t.split()) for t in texts]
+
+
+def test_with_the_language_model_a_term_alones_words_move_together_to_its_reading(tiny_restorer):
+    restorer = Restorer(tiny_restorer.path)
+    trees = dataclasses.replace(restorer.detect.word_trees, baseline=0.0)  # every word 0.5 suspicious
+    weights = dict.fromkeys(TERM_LM_FEATURES, 0.0) | {"log_prob": 0.1}  # the longer, the less likely spun
+    reading = TermReading(weights, bias=4.0, threshold=0.7)
+    restorer.detect = dataclasses.replace(
+        restorer.detect, word_trees=trees, threshold=0.9, term_threshold=0.4, term_lm=reading
+    )
+    texts = ["heap indicator", "counterfeit consciousness", "Counterfeit consciousness grew fast in many labs."]
+    before = restorer.score(texts)
+    assert [r.threshold for r in before] == [0.4, 0.4, 0.9]  # without the language model: the term threshold
+    assert [x.score for x in before[0].spans] == [0.5]
+    restorer.pipeline.lm = LengthLM()
+    after = restorer.score(texts)
+    assert [r.threshold for r in after] == [0.7, 0.7, 0.9]
+    short, long = (reading.probabilities(LengthLM(), [t], [0.0])[0] for t in texts[:2])
+    assert 0.7 < short and long < 0.7  # 4 - 0.1 * (13 + 14) against 4 - 0.1 * (13 + 25)
+    assert [(x.text, x.score) for x in after[0].spans] == [("heap indicator", pytest.approx(short))]
+    assert before[1].spans and not after[1].spans
+    assert after[2] == before[2]  # running text is read as before
+    assert restorer.score(texts, batch_size=1) == after
+
+
+def test_the_term_reading_is_stored_with_detection_and_a_missing_weight_is_a_clear_error(tiny_restorer):
+    reading = TermReading(dict.fromkeys(TERM_LM_FEATURES, 0.5), bias=-1.0, threshold=0.3)
+    settings = dataclasses.replace(tiny_restorer.detect, term_lm=reading)
+    assert DetectSettings.from_json(json.loads(json.dumps(settings.to_json()))) == settings
+    assert "term_lm" not in tiny_restorer.detect.to_json()
+    data = settings.to_json()
+    del data["term_lm"]["weights"]["framed_log_prob"]
+    with pytest.raises(ValueError, match="term_lm.*framed_log_prob"):
+        DetectSettings.from_json(data)
 
 
 def test_a_term_alones_words_read_the_term_looks_probabilities_as_the_restorer_judges_it(tiny_restorer):

@@ -1,6 +1,7 @@
 """End to end on the shipped model (slower: loads the real model)."""
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,19 @@ def test_a_language_model_score_does_not_depend_on_the_other_texts_in_its_batch(
     texts = [p for p in SPUN.split("\n\n") if p] + CLEAN
     alone = [lm.logprobs([t])[0] for t in texts]
     assert lm.logprobs(texts) == pytest.approx(alone, abs=1e-3)  # float32 rounding; padded int8 scores moved 1 nat
+
+
+def test_with_the_second_look_a_term_alone_is_read_by_smollm2_too(lm_restorer):
+    spun, original = lm_restorer.score(["counterfeit consciousness", "artificial intelligence"])
+    assert spun.threshold == original.threshold == lm_restorer.detect.term_lm.threshold
+    assert spun.flagged and not original.flagged
+    proc = subprocess.run(
+        [sys.executable, "-m", "restore.cli", "--score", "--lm", "--json"],
+        input="counterfeit consciousness",
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0 and json.loads(proc.stdout)["threshold"] == spun.threshold
 
 
 def test_the_second_look_restores_more_and_leaves_clean_text_alone(lm_restorer, restorer):

@@ -28,3 +28,16 @@ def test_two_word_lowercase_headwords_are_spun_alone_once_each_in_dev_or_test(te
         assert all(s == o or s in lexicon[o]["NOUN"] for s, o in zip(spun, original))
     unswappable = {w: {"NOUN": [w]} for w in words}  # no synonym but the word itself: nothing to spin
     assert tech.tech_term_rows(headwords, dict.fromkeys(tech.FAMILIES, unswappable), "dev") == []
+
+
+def test_long_terms_are_the_headwords_of_three_or_four_words(tech):
+    words = ["abstract", "data", "type", "domain", "name", "system", "least", "significant", "bit", "search", "engine"]
+    lexicon = {w: {"NOUN": [f"{w}x"]} for w in words}
+    lexicons = dict.fromkeys(tech.FAMILIES, lexicon)
+    headwords = ["abstract data type", "domain name system", "least significant bit", "search engine",
+                 "abstract data type system name", "domain name system bit"]  # fmt: skip
+    rows = [r for name in ("dev", "test") for r in tech.tech_term_rows(headwords, lexicons, name, "long_tech_terms")]
+    assert sorted(r["original"] for r in rows) == [
+        "abstract data type", "domain name system", "domain name system bit", "least significant bit"
+    ]  # fmt: skip
+    assert all(r["article"].startswith("long-tech-term-") for r in rows)
