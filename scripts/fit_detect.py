@@ -115,7 +115,10 @@ def main() -> None:
     if args.term_lm:
         reading = fit_term_lm(args.model, args.data)
         settings = dataclasses.replace(Restorer(args.model).detect, term_lm=reading)
-        write(args.model, settings) if args.write else print(json.dumps({"term_lm": settings.to_json()["term_lm"]}))
+        if args.write:
+            write(args.model, settings)
+        else:
+            print(json.dumps({"term_lm": settings.to_json()["term_lm"]}, indent=1))
         return
     restorer = Restorer(args.model)
     files = [[json.loads(line) for line in (args.data / name).open(encoding="utf-8")] for name in args.dev]
@@ -336,10 +339,10 @@ def fit_term_lm(model: Path, data: Path) -> TermReading:
         + ", ".join(f"{n} {w:+.3f}" for n, w in zip(TERM_LM_FEATURES, weights))
         + f"; threshold {threshold:.4f}: {np.mean([s >= threshold for s in pool]):.3f} of {len(pool)} clean terms"
     )
+    by = {t: (max(xs), q) for t, xs, q in zip(texts, words, p)}  # each term's top word score, and the reading's
     for name in TERM_LM_FILES:
         mine = [(t, label) for t, label in zip(texts, y) if (spun if label else clean)[t] == name]
         if any(label for _, label in mine):
-            by = {t: (max(xs), q) for t, xs, q in zip(texts, words, p)}
             pos, neg = [by[t] for t, label in mine if label], [by[t] for t, label in mine if not label]
             print(
                 f"{name}: AUC {auc([a for a, _ in pos], [a for a, _ in neg]):.4f} without SmolLM2,"
