@@ -231,11 +231,12 @@ def detect(pairs_path: Path, model: str | None, limit: int | None, batch_size: i
     t0 = time.perf_counter()
     reports = restorer.score(spun_docs + clean_docs, show_progress_bar=sys.stderr.isatty())
     seconds = time.perf_counter() - t0
-    threshold = restorer.detect.threshold
+    threshold, term_threshold = restorer.detect.threshold, restorer.detect.threshold_of(True, lm)
     spun_sentences, clean_sentences = [], []
     flagged_spun = flagged_clean = 0  # sentences holding a flagged span (a term alone's threshold is its own)
     n_spans = spans_right = n_swaps = swaps_found = 0
     for g, text, report in zip(groups, spun_docs, reports):
+        gold = []  # the article's true swaps
         for r, (start, _, score, flagged) in zip(g, _line_scores(text, report)):
             if r["spun"] == r["original"]:
                 continue
@@ -244,11 +245,7 @@ def detect(pairs_path: Path, model: str | None, limit: int | None, batch_size: i
             swaps = [(start + e.start, start + e.end) for e in diff(r["spun"], r["original"])]
             n_swaps += len(swaps)
             swaps_found += sum(any(x.start < b and a < x.end for x in report.spans) for a, b in swaps)
-        gold = [
-            (start + e.start, start + e.end)
-            for r, (start, _, _, _) in zip(g, _line_scores(text, report))
-            for e in diff(r["spun"], r["original"])
-        ]
+            gold += swaps
         n_spans += len(report.spans)
         spans_right += sum(any(x.start < b and a < x.end for a, b in gold) for x in report.spans)
     for text, report in zip(clean_docs, reports[len(groups) :]):
@@ -267,7 +264,7 @@ def detect(pairs_path: Path, model: str | None, limit: int | None, batch_size: i
         "document_false_positive_rate": sum(s >= 0.5 for s in clean_doc_scores) / len(groups),
         "sentence_auc": roc_auc(spun_sentences, clean_sentences),
         "threshold": threshold,
-        "term_threshold": restorer.detect.threshold_of(True, lm),
+        "term_threshold": term_threshold,
         "sentence_precision": flagged_spun / max(flagged_spun + flagged_clean, 1),
         "sentence_recall": flagged_spun / len(spun_sentences),
         "false_flags_per_1000_clean": 1000 * flagged_clean / len(clean_sentences),
@@ -276,7 +273,7 @@ def detect(pairs_path: Path, model: str | None, limit: int | None, batch_size: i
         "words_per_second": n_words / seconds if seconds else 0.0,
         "signature": f"restore-bench|detect|pairs:{pairs_path.name}@{digest}|n:{len(rows)}"
         f"|model:{restorer.path.name}|threshold:{threshold:.4f}"
-        f"|term_threshold:{restorer.detect.threshold_of(True, lm):.4f}|lm:{LM_NAME if lm else 'no'}",
+        f"|term_threshold:{term_threshold:.4f}|lm:{LM_NAME if lm else 'no'}",
     }
 
 

@@ -173,8 +173,9 @@ def phrase_rows(lexicons: dict[str, Lexicon], lms: Sequence[NgramLM], split_name
 
 
 def spun_term(term: str, lexicons: dict[str, Lexicon], article: str) -> dict | None:
-    """Two-word ``term`` alone spun word by word in one family (drawn by hash): both words for two thirds of terms,
-    else the first or the second only; None when a word to swap has no one-word synonym there."""
+    """``term`` alone (two words, or three or four for ``build_tech_terms``' long terms) spun word by word in one
+    family (drawn by hash): every word for two thirds of terms, else the first or the second only; None when a word
+    to swap has no one-word synonym there."""
     family = FAMILIES[zlib.crc32(term.encode()) % len(FAMILIES)]
     which = zlib.crc32(f"which:{term}".encode()) % 6  # 0-3: both words, 4: the first only, 5: the second only
     words = term.split(" ")
