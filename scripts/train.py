@@ -521,18 +521,20 @@ def export(
     dev_files: Sequence[str] = DEV_FILES,
     dev_rows: int = DEV_ROWS,
     domains: Path = Path("data/domains"),
+    reader: Path | None = None,
 ) -> None:
     """Average the last ``average`` checkpoints of ``run`` (or take ``run`` as is if it is a model folder,
     e.g. one brought back from a GPU), write a from_pretrained-ready fp16 folder with its ONNX graph,
     count the phrase table and n-gram model, and fit how candidates are chosen. ``weights_only`` stops
-    after the fp16 folder, in shards of at most 15 MB (what a device run can bring back)."""
+    after the fp16 folder, in shards of at most 15 MB (what a device run can bring back). ``reader``: the
+    reader's adapters (scripts/train_reader.py's reader.safetensors), copied in before the head that reads them."""
     import shutil
 
     from safetensors.torch import load_file
     from train_spun_head import fit_head  # scripts/ is on sys.path when this file runs
     from transformers import T5Config, T5ForTokenClassification
 
-    from restore.engine import export_onnx
+    from restore.engine import READER_ADAPTERS_FILE, export_onnx
 
     if (run / "model.safetensors").exists() or (run / "model.safetensors.index.json").exists():
         model = T5ForTokenClassification.from_pretrained(run, dtype=torch.float32)
@@ -549,6 +551,8 @@ def export(
     if weights_only:
         return
     print(f"ONNX graph: {export_onnx(out)}", flush=True)
+    if reader is not None:
+        shutil.copy(reader, out / READER_ADAPTERS_FILE)
     fit_head(out, data)  # the looks read its P(spun)
     write_looks(out, data, fit_decider(out, data, False, dev_files, dev_rows, domains=domains))
 
@@ -596,6 +600,7 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=1_000_000)
     ap.add_argument("--max-hours", type=float, default=100.0)
     ap.add_argument("--export", type=Path, help="write the averaged model here and exit")
+    ap.add_argument("--reader", type=Path, help="with --export: the reader's adapters (scripts/train_reader.py)")
     ap.add_argument("--refit", type=Path, metavar="MODEL", help="refit MODEL's restore.json and exit")
     ap.add_argument("--dev", nargs="+", default=list(DEV_FILES), help="pairs files in --data the looks are fitted on")
     ap.add_argument("--domains", type=Path, default=Path("data/domains"), help="scripts/build_domains.py's output")
@@ -617,7 +622,15 @@ def main() -> None:
         return
     if args.export:
         return export(
-            args.run, args.export, args.average, args.data, args.weights_only, args.dev, args.dev_rows, args.domains
+            args.run,
+            args.export,
+            args.average,
+            args.data,
+            args.weights_only,
+            args.dev,
+            args.dev_rows,
+            args.domains,
+            args.reader,
         )
 
     import shutil

@@ -98,7 +98,8 @@ def fit_head(model_dir: Path, data: Path, families: Sequence[str] = FAMILIES, ou
 
     torch.set_num_threads(2)
     model = T5ForTokenClassification.from_pretrained(model_dir, dtype=torch.float32).eval()
-    backend = TorchBackend(model, None, _reader_model())  # no head: the encodings it reads are what it learns from
+    # no head: the encodings it reads (the reader with the folder's adapters) are what it learns from
+    backend = TorchBackend(model, None, _reader_model(model_dir))
     sp = spm.SentencePieceProcessor(model_file=str(model_dir / "spiece.model"))
 
     def read(name: str, limit: int) -> list[dict]:

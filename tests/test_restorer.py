@@ -173,6 +173,43 @@ def test_weights_that_do_not_fit_the_graph_are_refused_in_one_line(onnx_model, t
     assert "\n" not in str(e.value)
 
 
+def test_the_readers_adapters_in_the_model_folder_change_what_both_engines_read(onnx_model, tmp_path):
+    """A fine-tuned reader ships as low-rank updates (reader.safetensors, scripts/train_reader.py): ONNX Runtime and
+    transformers must both read the updated reader, and an update for a weight the reader lacks is a clear error."""
+    import shutil
+
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    from restore.engine import READER_ADAPTERS_FILE, _reader_model
+    from restore.tags import encode
+
+    folder = tmp_path / "model"
+    shutil.copytree(onnx_model, folder)
+    rng = np.random.default_rng(0)
+    name = "encoder.layer.3.output.dense"
+    a, b = rng.normal(size=(4, 1536)).astype(np.float32), rng.normal(size=(384, 4)).astype(np.float32)
+    save_file({f"{name}.a": a, f"{name}.b": b}, folder / READER_ADAPTERS_FILE, metadata={"rank": "4", "alpha": "2"})
+    sentence = "The minister said the economic support would continue"
+    plain = Restorer(onnx_model, engine="onnx")
+    ids, firsts = encode(plain.sp, [sentence], 64)[0]
+    before = plain.backend.tag([ids], [firsts], [sentence])[0][3]
+    after = Restorer(folder, engine="onnx").backend.tag([ids], [firsts], [sentence])[0][3]
+    by_torch = Restorer(folder, engine="torch").backend.tag([ids], [firsts], [sentence])[0][3]
+    logit = np.log(after) - np.log1p(-np.array(after))  # the tiny head is sure: compare log-odds
+    assert logit == pytest.approx(np.log(by_torch) - np.log1p(-np.array(by_torch)), abs=1e-3)
+    assert np.abs(logit - (np.log(before) - np.log1p(-np.array(before)))).max() > 0.1
+    weight = f"{name}.weight"
+    update = _reader_model(folder).get_parameter(weight) - _reader_model().get_parameter(weight)
+    assert np.allclose(update.detach().numpy(), 0.5 * b @ a, atol=1e-4)
+    wrong = {"encoder.layer.5.output.dense.a": a, "encoder.layer.5.output.dense.b": b}  # a 6-layer reader's
+    save_file(wrong, folder / READER_ADAPTERS_FILE, metadata={"rank": "4", "alpha": "2"})
+    for engine in ("onnx", "torch"):
+        with pytest.raises(ValueError, match=r"reader\.safetensors: updates weights the reader lacks") as e:
+            Restorer(folder, engine=engine)
+        assert "\n" not in str(e.value)
+
+
 def test_each_word_gets_its_likeliest_change_and_the_probability_of_keep(tiny_model):
     """What the graph returns per word, against the definition on the plain model's logits: the best
     label other than KEEP (whether or not KEEP wins), its probability, P(KEEP), and P(spun) by the spun-word head

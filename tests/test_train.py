@@ -82,3 +82,33 @@ def test_the_first_look_also_learns_the_helpful_swaps_as_a_spinner_we_never_saw_
     assert [first[i] for i in kept] == [helpful[i] for i in kept]
     assert x[0] == helpful  # the candidate itself is fitted on as it is
     assert train.as_unseen(SECOND_LOOK_FEATURES, [[0.0] * len(SECOND_LOOK_FEATURES)], [1]) == []
+
+
+@pytest.fixture(scope="module")
+def train_reader():
+    yield from script("train_reader")
+
+
+def test_the_readers_adapters_as_trained_are_what_the_engine_reads(train_reader, tmp_path):
+    """scripts/train_reader.py trains low-rank updates inside the reader; the file it writes must give the model
+    folder's reader exactly the trained reader's outputs (same names, same scale), and new adapters change nothing."""
+    import torch
+
+    from restore.engine import READER_ADAPTERS_FILE, READER_LAYERS, _reader_model
+
+    reader = _reader_model()
+    ids = torch.tensor([[101, 1996, 2350, 2056, 102]])
+    plain = reader(input_ids=ids, output_hidden_states=True).hidden_states[max(READER_LAYERS)]
+    adapters = train_reader.adapt(reader)
+    assert len(adapters) == 6 * max(READER_LAYERS)  # query, key, value, attention output, intermediate, output
+    assert torch.equal(reader(input_ids=ids, output_hidden_states=True).hidden_states[max(READER_LAYERS)], plain)
+    torch.manual_seed(0)
+    for m in adapters.values():
+        torch.nn.init.normal_(m.b, std=0.02)
+    trained = reader(input_ids=ids, output_hidden_states=True).hidden_states[max(READER_LAYERS)]
+    head = torch.nn.Linear(384 * len(READER_LAYERS), 1)
+    train_reader.save(adapters, head, 7, tmp_path)
+    assert (tmp_path / READER_ADAPTERS_FILE).exists() and (tmp_path / train_reader.HEAD_FILE).exists()
+    shipped = _reader_model(tmp_path)(input_ids=ids, output_hidden_states=True).hidden_states[max(READER_LAYERS)]
+    assert (trained - plain).abs().max() > 1e-2
+    assert torch.allclose(shipped, trained, atol=1e-4)
