@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from restore.restorer import Restorer
 
 __all__ = ["Restorer", "restore"]
-__version__ = "0.18.0"
+__version__ = "0.18.1"
 
 _default: Restorer | None = None
 
