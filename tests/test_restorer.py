@@ -208,6 +208,9 @@ def test_the_readers_adapters_in_the_model_folder_change_what_both_engines_read(
         with pytest.raises(ValueError, match=r"reader\.safetensors: updates weights the reader lacks") as e:
             Restorer(folder, engine=engine)
         assert "\n" not in str(e.value)
+    save_file(wrong, folder / READER_ADAPTERS_FILE)  # no scale: a file of something else
+    with pytest.raises(ValueError, match=r"reader\.safetensors: not reader adapters"):
+        Restorer(folder, engine="onnx")
 
 
 def test_each_word_gets_its_likeliest_change_and_the_probability_of_keep(tiny_model):
