@@ -128,13 +128,6 @@ def reader_adapters(path: Path | None) -> dict:
     return {f"{n}.weight": scale * (tensors[f"{n}.b"] @ tensors[f"{n}.a"]) for n in sorted(pairs)}
 
 
-def _check_updates(path: Path | None, updates: dict, weights: dict) -> None:
-    """A one-line error when ``updates`` names a weight the reader lacks (adapters of another reader)."""
-    if set(updates) - set(weights):
-        lacking = ", ".join(sorted(set(updates) - set(weights))[:3])
-        raise ValueError(f"{path / READER_ADAPTERS_FILE}: updates weights the reader lacks: {lacking}")
-
-
 def reader_weights(path: Path | None = None) -> dict:
     """The reader's weights the graph uses (its embeddings and first max(READER_LAYERS) layers), in fp32, by the
     name the graph gives them, with the updates the model folder ``path`` holds (``reader_adapters``)."""
@@ -146,7 +139,9 @@ def reader_weights(path: Path | None = None) -> dict:
     with safe_open(reader_path() / "model.safetensors", framework="numpy") as f:  # only the tensors used are read
         names = [k for k in f.keys() if k.startswith(used) and k != "embeddings.position_ids"]
         weights = {k: f.get_tensor(k).astype(np.float32) for k in names}
-    _check_updates(path, updates, weights)
+    if set(updates) - set(weights):  # adapters of another reader
+        lacking = ", ".join(sorted(set(updates) - set(weights))[:3])
+        raise ValueError(f"{path / READER_ADAPTERS_FILE}: updates weights the reader lacks: {lacking}")
     return {READER_PREFIX + k: w + updates[k] if k in updates else w for k, w in weights.items()}
 
 
@@ -165,14 +160,11 @@ def _reader_model(path: Path | None = None):
         ).eval()
     finally:
         logging.set_verbosity(level)
-    if path is not None:
+    if path is not None and (path / READER_ADAPTERS_FILE).exists():  # the updated weights, as ONNX Runtime gets them
         import torch
 
-        updates, params = reader_adapters(path), dict(reader.named_parameters())
-        _check_updates(path, updates, params)
-        with torch.no_grad():
-            for name, update in updates.items():
-                params[name].add_(torch.from_numpy(update))
+        merged = {k.removeprefix(READER_PREFIX): torch.from_numpy(w) for k, w in reader_weights(path).items()}
+        reader.load_state_dict(merged, strict=False)
     return reader
 
 

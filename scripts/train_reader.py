@@ -46,7 +46,7 @@ EPOCHS = 1
 EVAL_EVERY = 500  # steps
 SEED = 0
 THREADS = 2
-HEAD_FILE = "head.safetensors"  # the training head, beside the adapters in the run folder
+TRAINING_HEAD_FILE = "head.safetensors"  # the training head, beside the adapters in the run folder
 
 
 class Adapted(torch.nn.Module):
@@ -78,6 +78,8 @@ def adapt(reader) -> dict[str, Adapted]:
 def examples(tokenizer, rows: list[dict], clean: float = 0.0) -> list[tuple]:
     """Per row: the reader's ids, the first piece of each word, and whether the word lies in a swap; for a share
     ``clean`` of the spun rows, their original too (every word clean)."""
+    from train_spun_head import swapped  # scripts/ is on sys.path when this file runs
+
     from restore.edits import diff, words
     from restore.engine import reader_inputs
 
@@ -91,7 +93,7 @@ def examples(tokenizer, rows: list[dict], clean: float = 0.0) -> list[tuple]:
             continue
         ids, _, cols = reader_inputs(tokenizer, [text], [len(spans)])
         gold = diff(text, original)
-        labels = [any(e.start < end and start < e.end for e in gold) for start, end in spans]
+        labels = swapped(spans, gold)
         keep = cols > 0  # words past READER_PIECES read [CLS]: not learned from
         out.append((ids[0], cols[keep], np.array(labels)[keep]))
     return out
@@ -150,7 +152,7 @@ def save(adapters: dict[str, Adapted], head, step: int, folder: Path) -> None:
 
     tensors = {f"{name}.{k}": getattr(m, k).detach().contiguous() for name, m in adapters.items() for k in "ab"}
     meta = {"step": str(step), "rank": str(RANK), "alpha": str(ALPHA)}
-    for name, part in ((READER_ADAPTERS_FILE, tensors), (HEAD_FILE, head.state_dict())):
+    for name, part in ((READER_ADAPTERS_FILE, tensors), (TRAINING_HEAD_FILE, head.state_dict())):
         save_file(part, str(folder / f"{name}.tmp"), metadata=meta)
         (folder / f"{name}.tmp").replace(folder / name)
 
@@ -200,7 +202,7 @@ def main() -> None:
             step = int(f.metadata()["step"])
             for name, m in adapters.items():
                 m.a.data, m.b.data = f.get_tensor(f"{name}.a"), f.get_tensor(f"{name}.b")
-        head.load_state_dict(load_file(str(args.out / HEAD_FILE)))
+        head.load_state_dict(load_file(str(args.out / TRAINING_HEAD_FILE)))
         for _ in range(step):
             sched.step()
         print(f"resumed at step {step}", flush=True)

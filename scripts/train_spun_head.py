@@ -55,10 +55,16 @@ def encodings(backend, sp, rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np
             gold = diff(texts[i], rows[i]["original"])
             hidden.append(firsts[k : k + len(spans)].numpy().astype(np.float16))
             change.append(1 - keep[k : k + len(spans)].numpy())
-            labels += [any(e.start < end and start < e.end for e in gold) for start, end in spans]
+            labels += swapped(spans, gold)
             row_of += [i] * len(spans)
             k += len(encoded[i][1])
     return np.concatenate(hidden), np.array(labels), np.concatenate(change), np.array(row_of)
+
+
+def swapped(spans: Sequence[tuple[int, int]], gold: Sequence) -> list[bool]:
+    """Whether each word span of a spun text lies in one of its ``gold`` edits (``restore.edits.diff`` to the
+    original): the label the head (and scripts/train_reader.py) learns."""
+    return [any(e.start < end and start < e.end for e in gold) for start, end in spans]
 
 
 def train(x: np.ndarray, y: np.ndarray) -> torch.nn.Sequential:

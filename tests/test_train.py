@@ -108,7 +108,7 @@ def test_the_readers_adapters_as_trained_are_what_the_engine_reads(train_reader,
     trained = reader(input_ids=ids, output_hidden_states=True).hidden_states[max(READER_LAYERS)]
     head = torch.nn.Linear(384 * len(READER_LAYERS), 1)
     train_reader.save(adapters, head, 7, tmp_path)
-    assert (tmp_path / READER_ADAPTERS_FILE).exists() and (tmp_path / train_reader.HEAD_FILE).exists()
+    assert (tmp_path / READER_ADAPTERS_FILE).exists() and (tmp_path / train_reader.TRAINING_HEAD_FILE).exists()
     shipped = _reader_model(tmp_path)(input_ids=ids, output_hidden_states=True).hidden_states[max(READER_LAYERS)]
     assert (trained - plain).abs().max() > 1e-2
     assert torch.allclose(shipped, trained, atol=1e-4)
